@@ -1,0 +1,52 @@
+//! What every tool's `main` shares: the flag grammar ([`args`]), error and
+//! exit-code conventions ([`run_main`]) and the trace lifecycle
+//! ([`trace`]): load, attach, read, print, count losses, stop cleanly.
+
+pub mod args;
+mod logger;
+mod trace;
+
+use std::process::ExitCode;
+
+pub use args::{FilterArgs, OutputArgs, RunArgs};
+pub use trace::{TraceSpec, trace};
+
+/// Runs a tool's `run` and turns its result into one line and an exit code:
+/// `tool: cause: cause` and 1 on error, 0 when the output's reader went
+/// away (`tool | head -1`).
+pub fn run_main<A: clap::Parser>(
+    tool: &'static str,
+    verbose: impl Fn(&A) -> bool,
+    run: impl FnOnce(A) -> anyhow::Result<()>,
+) -> ExitCode {
+    let args = A::parse();
+    logger::init(tool, verbose(&args));
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{tool}: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `cause: cause: cause`, with repeats (a context that quotes its source)
+/// and line breaks removed.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}

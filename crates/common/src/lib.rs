@@ -1,0 +1,100 @@
+//! Types shared by ebpftop's kernel programs and its user-space tools.
+//!
+//! Everything here is `#[repr(C)]` and plain data: the kernel half writes it
+//! into ring buffers and reads configuration from read-only globals, the user
+//! half reads the same bytes. One definition, two compilers.
+#![no_std]
+
+pub mod opensnoop;
+
+/// Length of `task_struct.comm`, including its NUL.
+pub const COMM_LEN: usize = 16;
+
+/// Every record a kernel program emits starts with this header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct EventHeader {
+    /// `bpf_ktime_get_ns()` at the event (CLOCK_MONOTONIC).
+    pub ts_ns: u64,
+    /// v2 cgroup id of the task (`bpf_get_current_cgroup_id`).
+    pub cgroup_id: u64,
+    /// Process id (the kernel's tgid).
+    pub pid: u32,
+    /// Thread id (the kernel's pid).
+    pub tid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub comm: [u8; COMM_LEN],
+}
+
+/// The filter every tool pushes into the kernel as a read-only global, so
+/// that an event which does not match costs a few compares and nothing else.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Filter {
+    /// Bit set of `Filter::PID`, `Filter::TID`, ...
+    pub flags: u32,
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub cgroup_id: u64,
+    /// Compared as two u64 words: NUL-padded to 16 bytes.
+    pub comm: [u8; COMM_LEN],
+}
+
+impl Filter {
+    pub const PID: u32 = 1 << 0;
+    pub const TID: u32 = 1 << 1;
+    pub const UID: u32 = 1 << 2;
+    pub const CGROUP: u32 = 1 << 3;
+    pub const COMM: u32 = 1 << 4;
+    /// Tools with `-x`: report failed calls only.
+    pub const FAILED_ONLY: u32 = 1 << 5;
+
+    /// Matches everything.
+    pub const ALL: Filter = Filter {
+        flags: 0,
+        pid: 0,
+        tid: 0,
+        uid: 0,
+        cgroup_id: 0,
+        comm: [0; COMM_LEN],
+    };
+
+    #[inline(always)]
+    pub const fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// Why a kernel program could not deliver an event. Each is a slot of the
+/// per-CPU `LOST` array that user space sums and reports.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostReason {
+    /// The ring buffer was full.
+    RingBufFull = 0,
+    /// A map holding in-flight state (e.g. syscall arguments between enter
+    /// and exit) was full, so the event could not be completed.
+    InFlightFull = 1,
+}
+
+impl LostReason {
+    pub const COUNT: u32 = 2;
+    pub const ALL: [LostReason; 2] = [LostReason::RingBufFull, LostReason::InFlightFull];
+
+    pub const fn describe(self) -> &'static str {
+        match self {
+            LostReason::RingBufFull => "ring buffer full",
+            LostReason::InFlightFull => "in-flight map full",
+        }
+    }
+}
+
+#[cfg(feature = "user")]
+mod user {
+    // SAFETY: plain #[repr(C)] data with no padding-dependent invariants;
+    // any bit pattern is a valid value.
+    unsafe impl aya::Pod for super::Filter {}
+    unsafe impl aya::Pod for super::EventHeader {}
+}

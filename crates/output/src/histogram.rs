@@ -1,0 +1,1 @@
+//! Log2 and HDR histograms.

@@ -1,0 +1,14 @@
+//! Output for every ebpftop tool: one record model, table and JSON-lines
+//! sinks, terminal-safe text, errno names, log2 and HDR histograms.
+
+pub mod errno;
+pub mod histogram;
+pub mod record;
+pub mod sink;
+pub mod table;
+pub mod text;
+
+pub use record::{Common, Record};
+pub use sink::{Output, OutputOptions};
+pub use table::{Align, Column, Row};
+pub use text::{Comm, KStr};

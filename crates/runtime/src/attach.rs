@@ -1,0 +1,263 @@
+//! Attaching programs with fallback: each hook lists the ways it can be
+//! attached, best first; the first that loads and attaches on this kernel
+//! wins, and the others' failures are kept for `--verbose`.
+
+use std::{fmt, path::Path, sync::OnceLock};
+
+use aya::{Btf, Ebpf, programs::Program};
+
+use crate::{Error, tracefs};
+
+/// A place in the kernel a program can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachPoint {
+    /// A classic tracepoint, `category:name`.
+    Tracepoint {
+        category: &'static str,
+        name: &'static str,
+    },
+    RawTracepoint {
+        name: &'static str,
+    },
+    /// A BTF-typed raw tracepoint (`tp_btf`).
+    BtfTracepoint {
+        name: &'static str,
+    },
+    Kprobe {
+        function: &'static str,
+    },
+    Kretprobe {
+        function: &'static str,
+    },
+    FEntry {
+        function: &'static str,
+    },
+    FExit {
+        function: &'static str,
+    },
+}
+
+impl fmt::Display for AttachPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tracepoint { category, name } => write!(f, "tracepoint {category}:{name}"),
+            Self::RawTracepoint { name } => write!(f, "raw_tracepoint {name}"),
+            Self::BtfTracepoint { name } => write!(f, "tp_btf {name}"),
+            Self::Kprobe { function } => write!(f, "kprobe {function}"),
+            Self::Kretprobe { function } => write!(f, "kretprobe {function}"),
+            Self::FEntry { function } => write!(f, "fentry {function}"),
+            Self::FExit { function } => write!(f, "fexit {function}"),
+        }
+    }
+}
+
+/// One way to implement a hook: a program of the object and where it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    pub program: &'static str,
+    pub at: AttachPoint,
+}
+
+/// Something a tool needs to observe, with its candidates in order of
+/// preference. A required hook that cannot attach is an error; an optional
+/// one (a syscall this architecture lacks) is reported under `--verbose`.
+#[derive(Clone, Copy, Debug)]
+pub struct Hook {
+    pub name: &'static str,
+    pub candidates: &'static [Candidate],
+    pub required: bool,
+}
+
+/// Where each hook ended up.
+#[derive(Debug)]
+pub struct AttachReport {
+    pub hook: &'static str,
+    /// The candidate that attached, or `None`.
+    pub chosen: Option<Candidate>,
+    /// Candidates tried before and why each failed.
+    pub failures: Vec<(Candidate, String)>,
+}
+
+impl fmt::Display for AttachReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.chosen {
+            Some(c) => write!(f, "{}: {} (program {})", self.hook, c.at, c.program)?,
+            None => write!(f, "{}: not attached", self.hook)?,
+        }
+        for (c, why) in &self.failures {
+            write!(f, "; {} unavailable: {why}", c.at)?;
+        }
+        Ok(())
+    }
+}
+
+/// What this kernel offers, probed from the file system at first use.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelFeatures {
+    pub kprobes: bool,
+    pub uprobes: bool,
+    pub btf: bool,
+}
+
+impl KernelFeatures {
+    pub fn get() -> &'static KernelFeatures {
+        static F: OnceLock<KernelFeatures> = OnceLock::new();
+        F.get_or_init(|| {
+            let pmu = |name: &str| Path::new("/sys/bus/event_source/devices").join(name).exists();
+            KernelFeatures {
+                kprobes: pmu("kprobe"),
+                uprobes: pmu("uprobe"),
+                btf: Path::new("/sys/kernel/btf/vmlinux").exists(),
+            }
+        })
+    }
+}
+
+fn kernel_btf() -> Result<&'static Btf, String> {
+    static BTF: OnceLock<Result<Btf, String>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::from_sys_fs().map_err(|e| format!("kernel BTF: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Attaches every hook, each with its first working candidate.
+pub fn attach_hooks(ebpf: &mut Ebpf, hooks: &[Hook]) -> Result<Vec<AttachReport>, Error> {
+    let mut reports = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let mut report = AttachReport {
+            hook: hook.name,
+            chosen: None,
+            failures: Vec::new(),
+        };
+        for c in hook.candidates {
+            match attach_one(ebpf, c) {
+                Ok(()) => {
+                    report.chosen = Some(*c);
+                    break;
+                }
+                Err(why) => {
+                    log::debug!("{}: {} failed: {why}", hook.name, c.at);
+                    report.failures.push((*c, why));
+                }
+            }
+        }
+        if report.chosen.is_none() && hook.required {
+            return Err(missing_hook_error(hook, &report));
+        }
+        log::info!("attach {report}");
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn missing_hook_error(hook: &Hook, report: &AttachReport) -> Error {
+    // The usual cause on a kernel without kprobes or fentry is a missing
+    // tracepoint: name it directly.
+    if let Some((_, why)) = report
+        .failures
+        .iter()
+        .find(|(c, _)| matches!(c.at, AttachPoint::Tracepoint { .. }))
+    {
+        return Error::Attach(format!("{}: {why}", hook.name));
+    }
+    let tried: Vec<String> = report
+        .failures
+        .iter()
+        .map(|(c, why)| format!("{}: {why}", c.at))
+        .collect();
+    Error::Attach(format!(
+        "{}: no way to attach on this kernel ({})",
+        hook.name,
+        tried.join("; ")
+    ))
+}
+
+fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<(), String> {
+    let features = KernelFeatures::get();
+    // Checks that need no program load come first, so a kernel without
+    // kprobes costs a stat, not a failed load.
+    match c.at {
+        AttachPoint::Tracepoint { category, name } => {
+            match tracefs::has_tracepoint(category, name) {
+                Ok(true) => {}
+                Ok(false) => return Err(format!("kernel has no tracepoint {category}:{name}")),
+                Err(e) => return Err(e.to_string()),
+            }
+            if category == "syscalls" {
+                tracefs::check_syscall_layout(name).map_err(|e| e.to_string())?;
+            }
+        }
+        AttachPoint::Kprobe { .. } | AttachPoint::Kretprobe { .. } if !features.kprobes => {
+            return Err("kernel has no kprobes (CONFIG_KPROBES is off)".into());
+        }
+        AttachPoint::FEntry { .. } | AttachPoint::FExit { .. } | AttachPoint::BtfTracepoint { .. }
+            if !features.btf =>
+        {
+            return Err("kernel has no BTF (/sys/kernel/btf/vmlinux)".into());
+        }
+        _ => {}
+    }
+    let program = ebpf
+        .program_mut(c.program)
+        .ok_or_else(|| format!("object has no program {}", c.program))?;
+    let short = |e: &dyn fmt::Display| first_line(&e.to_string());
+    match (c.at, program) {
+        (AttachPoint::Tracepoint { category, name }, Program::TracePoint(p)) => {
+            load_if_needed(p.load())?;
+            p.attach(category, name).map_err(|e| short(&e))?;
+        }
+        (AttachPoint::RawTracepoint { name }, Program::RawTracePoint(p)) => {
+            load_if_needed(p.load())?;
+            p.attach(name).map_err(|e| short(&e))?;
+        }
+        (AttachPoint::BtfTracepoint { name }, Program::BtfTracePoint(p)) => {
+            load_if_needed(p.load(name, kernel_btf()?))?;
+            p.attach().map_err(|e| short(&e))?;
+        }
+        (
+            AttachPoint::Kprobe { function } | AttachPoint::Kretprobe { function },
+            Program::KProbe(p),
+        ) => {
+            load_if_needed(p.load())?;
+            p.attach(function, 0).map_err(|e| short(&e))?;
+        }
+        (AttachPoint::FEntry { function }, Program::FEntry(p)) => {
+            load_if_needed(p.load(function, kernel_btf()?))?;
+            p.attach().map_err(|e| short(&e))?;
+        }
+        (AttachPoint::FExit { function }, Program::FExit(p)) => {
+            load_if_needed(p.load(function, kernel_btf()?))?;
+            p.attach().map_err(|e| short(&e))?;
+        }
+        (at, p) => {
+            return Err(format!(
+                "program {} is a {:?} program, not one for {at}",
+                c.program,
+                p.prog_type()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A program can serve several hooks (one exit handler for many syscalls),
+/// so "already loaded" is success.
+fn load_if_needed(r: Result<(), aya::programs::ProgramError>) -> Result<(), String> {
+    match r {
+        Ok(()) | Err(aya::programs::ProgramError::AlreadyLoaded) => Ok(()),
+        Err(aya::programs::ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        }) => {
+            log::debug!("verifier log:\n{verifier_log}");
+            Err(format!(
+                "the kernel refused the program: {io_error} (verifier log under --verbose)"
+            ))
+        }
+        Err(e) => Err(first_line(&e.to_string())),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}

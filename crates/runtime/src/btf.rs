@@ -1,0 +1,1 @@
+//! Kernel BTF: struct member offsets of the running kernel.

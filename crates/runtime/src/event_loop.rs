@@ -1,0 +1,259 @@
+//! The one event loop every tool runs: epoll over the ring buffer, a
+//! signalfd for SIGINT/SIGTERM/SIGHUP, the read end of a stdout pipe (so
+//! `tool | head -1` ends as soon as head does) and a timer for ticks.
+
+use std::{
+    io,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    time::{Duration, Instant},
+};
+
+use aya::maps::{MapData, RingBuf};
+
+use crate::Error;
+
+/// What a tool does with what the loop delivers.
+pub trait Consumer {
+    /// One ring buffer record.
+    fn record(&mut self, data: &[u8]) -> io::Result<()>;
+    /// After a batch of records: flush output.
+    fn batch_done(&mut self) -> io::Result<()>;
+    /// Every tick interval; return `false` to stop (interval count reached).
+    fn tick(&mut self) -> io::Result<bool>;
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Signal(i32),
+    Duration,
+    /// The reader of our output went away (EPIPE): a normal end.
+    OutputClosed,
+    /// The consumer's tick asked to stop.
+    Done,
+}
+
+const TOKEN_RING: u64 = 1;
+const TOKEN_SIGNAL: u64 = 2;
+const TOKEN_STDOUT: u64 = 3;
+
+/// Records read per wake-up before signals and ticks get a look in.
+const MAX_BATCH: usize = 4096;
+
+pub struct EventLoop {
+    epoll: OwnedFd,
+    signals: OwnedFd,
+    ring: Option<RingBuf<MapData>>,
+}
+
+fn cvt(rc: libc::c_int, what: &str) -> Result<libc::c_int, Error> {
+    if rc < 0 {
+        Err(Error::Io(what.into(), io::Error::last_os_error()))
+    } else {
+        Ok(rc)
+    }
+}
+
+fn epoll_add(epoll: RawFd, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: token };
+    // SAFETY: valid fds and event struct.
+    if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Blocks the stop signals and returns a signalfd that receives them.
+fn signal_fd() -> Result<OwnedFd, Error> {
+    // SAFETY: sigset manipulation on a local, then sigprocmask/signalfd.
+    unsafe {
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut mask);
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut mask, s);
+        }
+        cvt(
+            libc::pthread_sigmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut()),
+            "blocking signals",
+        )?;
+        let fd = cvt(
+            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK),
+            "signalfd",
+        )?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Whether stdout is a pipe or socket, whose reader can go away.
+fn stdout_is_pipe() -> bool {
+    // SAFETY: fstat on fd 1 into a zeroed struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(1, &mut st) } != 0 {
+        return false;
+    }
+    matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK)
+}
+
+impl EventLoop {
+    /// Call before the programs are attached, so a Ctrl-C during start-up
+    /// is seen by the loop rather than killing the process mid-attach.
+    pub fn new() -> Result<Self, Error> {
+        // SAFETY: plain syscall.
+        let epoll = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }, "epoll")?;
+        // SAFETY: a fresh fd we own.
+        let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+        let signals = signal_fd()?;
+        epoll_add(
+            epoll.as_raw_fd(),
+            signals.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            TOKEN_SIGNAL,
+        )
+        .map_err(|e| Error::Io("epoll signalfd".into(), e))?;
+        if stdout_is_pipe() {
+            // EPOLLERR is reported without asking once the reader is gone.
+            epoll_add(epoll.as_raw_fd(), 1, 0, TOKEN_STDOUT)
+                .map_err(|e| Error::Io("epoll stdout".into(), e))?;
+        }
+        Ok(EventLoop {
+            epoll,
+            signals,
+            ring: None,
+        })
+    }
+
+    pub fn set_ring(&mut self, ring: RingBuf<MapData>) -> Result<(), Error> {
+        epoll_add(
+            self.epoll.as_raw_fd(),
+            ring.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            TOKEN_RING,
+        )
+        .map_err(|e| Error::Io("epoll ring buffer".into(), e))?;
+        self.ring = Some(ring);
+        Ok(())
+    }
+
+    /// Runs until a signal, the duration, a closed output or the consumer
+    /// stops it. Records already in the ring buffer are delivered before
+    /// returning, except when the output is gone.
+    pub fn run(
+        &mut self,
+        consumer: &mut impl Consumer,
+        duration: Option<Duration>,
+        tick: Duration,
+    ) -> Result<Stop, Error> {
+        let start = Instant::now();
+        let deadline = duration.map(|d| start + d);
+        let mut next_tick = start + tick;
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        loop {
+            let now = Instant::now();
+            let mut wake = next_tick;
+            if let Some(d) = deadline {
+                wake = wake.min(d);
+            }
+            // Round up, so the loop never wakes just before the deadline
+            // and spins.
+            let timeout_ms = wake
+                .saturating_duration_since(now)
+                .as_nanos()
+                .div_ceil(1_000_000)
+                .min(i32::MAX as u128) as i32;
+            // SAFETY: valid epoll fd and event buffer.
+            let n = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    events.len() as i32,
+                    timeout_ms,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::Io("epoll_wait".into(), e));
+            }
+            let mut stop = None;
+            for ev in &events[..n as usize] {
+                match ev.u64 {
+                    TOKEN_RING => {
+                        if let Some(s) = self.drain(consumer, MAX_BATCH)? {
+                            return Ok(s);
+                        }
+                    }
+                    TOKEN_SIGNAL => stop = Some(Stop::Signal(self.read_signal())),
+                    TOKEN_STDOUT => return Ok(Stop::OutputClosed),
+                    _ => {}
+                }
+            }
+            let now = Instant::now();
+            if stop.is_none() && deadline.is_some_and(|d| now >= d) {
+                stop = Some(Stop::Duration);
+            }
+            if let Some(stop) = stop {
+                return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(stop));
+            }
+            if now >= next_tick {
+                next_tick += tick;
+                if next_tick < now {
+                    next_tick = now + tick;
+                }
+                match consumer.tick() {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(Stop::Done)),
+                    Err(e) => return io_stop(e),
+                }
+            }
+        }
+    }
+
+    /// Delivers up to `max` records, then flushes. `Some` when the output
+    /// is gone.
+    fn drain(&mut self, consumer: &mut impl Consumer, max: usize) -> Result<Option<Stop>, Error> {
+        let Some(ring) = self.ring.as_mut() else {
+            return Ok(None);
+        };
+        let mut n = 0;
+        while n < max {
+            let Some(item) = ring.next() else { break };
+            if let Err(e) = consumer.record(&item) {
+                return io_stop(e).map(Some);
+            }
+            n += 1;
+        }
+        if let Err(e) = consumer.batch_done() {
+            return io_stop(e).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn read_signal(&self) -> i32 {
+        // SAFETY: reading one signalfd_siginfo from our nonblocking fd.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        let n = unsafe {
+            libc::read(
+                self.signals.as_raw_fd(),
+                (&raw mut info).cast(),
+                size,
+            )
+        };
+        if n as usize == size {
+            info.ssi_signo as i32
+        } else {
+            libc::SIGTERM
+        }
+    }
+}
+
+/// A broken pipe ends the loop normally; any other write error is an error.
+fn io_stop(e: io::Error) -> Result<Stop, Error> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(Stop::OutputClosed)
+    } else {
+        Err(Error::Io("writing output".into(), e))
+    }
+}

@@ -1,0 +1,71 @@
+//! The user-side runtime shared by every ebpftop tool: load an object,
+//! attach its programs with fallback, read its ring buffer in an event
+//! loop, account for lost events, and build in-kernel filters.
+
+pub use aya;
+
+pub mod attach;
+pub mod btf;
+pub mod clock;
+pub mod event_loop;
+pub mod filter;
+pub mod load;
+pub mod lost;
+pub mod privileges;
+pub mod tracefs;
+
+pub use attach::{AttachPoint, Candidate, Hook, KernelFeatures};
+pub use clock::Clock;
+pub use event_loop::{Consumer, EventLoop, Stop};
+pub use filter::FilterSpec;
+pub use load::{LoadOptions, Loaded, ToolObject};
+pub use lost::LostCounter;
+
+/// Errors a user can meet; each displays as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Permission(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Tracefs(String),
+    #[error("kernel has no tracepoint {0}")]
+    MissingTracepoint(String),
+    #[error("unexpected tracepoint layout: {0}")]
+    Layout(String),
+    #[error("loading eBPF object {0}")]
+    Load(String),
+    #[error("attaching {0}")]
+    Attach(String),
+    #[error("map {0}")]
+    Map(String),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+}
+
+/// Copies a `#[repr(C)]` value out of a ring buffer record, or `None` when
+/// the record is too short (a record from another tool's version).
+pub fn read_record<T: Copy>(data: &[u8]) -> Option<T> {
+    if data.len() < std::mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: length checked; read_unaligned copes with any alignment and
+    // T is plain data for which any bit pattern is valid.
+    Some(unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<T>()) })
+}
+
+/// The compiled kernel half of tool `$name`, embedded in the binary from
+/// `ebpf/objects/$name.bpf.o` (built by `cargo xtask ebpf`, committed so a
+/// stable toolchain builds the tools).
+#[macro_export]
+macro_rules! embedded_object {
+    ($name:literal) => {
+        $crate::aya::include_bytes_aligned!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ebpf/objects/",
+            $name,
+            ".bpf.o"
+        ))
+    };
+}

@@ -1,0 +1,198 @@
+//! tracefs: where it is, mounting it when absent, and tracepoint formats.
+
+use std::{
+    ffi::CString,
+    fs,
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
+
+use crate::Error;
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
+
+/// The tracefs mount point, mounting tracefs at /sys/kernel/tracing when it
+/// is not mounted (a fresh boot of some VMs has neither mount).
+pub fn root() -> Result<&'static Path, Error> {
+    static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        for dir in [TRACEFS, DEBUGFS_TRACING] {
+            if Path::new(dir).join("events").is_dir() {
+                return Ok(PathBuf::from(dir));
+            }
+        }
+        mount_tracefs().map(|()| PathBuf::from(TRACEFS))
+    })
+    .as_deref()
+    .map_err(|e| Error::Tracefs(e.clone()))
+}
+
+fn mount_tracefs() -> Result<(), String> {
+    let target = CString::new(TRACEFS).expect("no NUL");
+    let fstype = CString::new("tracefs").expect("no NUL");
+    // SAFETY: valid NUL-terminated strings; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        log::debug!("mounted tracefs at {TRACEFS}");
+        Ok(())
+    } else {
+        Err(format!(
+            "tracefs is not mounted and mounting it at {TRACEFS} failed: {} \
+             (as root: mount -t tracefs tracefs {TRACEFS})",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+/// Whether the kernel has tracepoint `category:name`.
+pub fn has_tracepoint(category: &str, name: &str) -> Result<bool, Error> {
+    Ok(root()?.join("events").join(category).join(name).is_dir())
+}
+
+/// One field of a tracepoint record, from its `format` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    /// The C declaration as written, e.g. `const char * filename`.
+    pub decl: String,
+    pub offset: usize,
+    pub size: usize,
+    pub signed: bool,
+}
+
+/// The record layout of tracepoint `category:name`.
+pub fn format(category: &str, name: &str) -> Result<Vec<Field>, Error> {
+    let path = root()?.join("events").join(category).join(name).join("format");
+    let text = fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::MissingTracepoint(format!("{category}:{name}"))
+        } else {
+            Error::Io(format!("reading {}", path.display()), e)
+        }
+    })?;
+    Ok(parse_format(&text))
+}
+
+/// Parses the `field:...; offset:N; size:N; signed:N;` lines of a format file.
+pub fn parse_format(text: &str) -> Vec<Field> {
+    let mut fields = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("field:") else {
+            continue;
+        };
+        let mut decl = None;
+        let (mut offset, mut size, mut signed) = (None, None, false);
+        for (i, part) in rest.split(';').enumerate() {
+            let part = part.trim();
+            if i == 0 {
+                decl = Some(part.to_string());
+            } else if let Some(v) = part.strip_prefix("offset:") {
+                offset = v.parse().ok();
+            } else if let Some(v) = part.strip_prefix("size:") {
+                size = v.parse().ok();
+            } else if let Some(v) = part.strip_prefix("signed:") {
+                signed = v == "1";
+            }
+        }
+        let (Some(decl), Some(offset), Some(size)) = (decl, offset, size) else {
+            continue;
+        };
+        // The name is the last identifier of the declaration, before any
+        // array suffix: `char comm[16]` -> `comm`.
+        let base = decl.split('[').next().unwrap_or(&decl).trim_end();
+        let name = base
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or(base)
+            .to_string();
+        fields.push(Field {
+            name,
+            decl,
+            offset,
+            size,
+            signed,
+        });
+    }
+    fields
+}
+
+/// Checks that a syscall tracepoint lays out its record as the kernel
+/// programs assume: `__syscall_nr` at 8, then 8-byte arguments (or `ret`)
+/// from offset 16.
+pub fn check_syscall_layout(name: &str) -> Result<(), Error> {
+    let fields = format("syscalls", name)?;
+    let bad = |why: String| Error::Layout(format!("syscalls:{name}: {why}"));
+    let nr = fields
+        .iter()
+        .find(|f| f.name == "__syscall_nr")
+        .ok_or_else(|| bad("no __syscall_nr field".into()))?;
+    if nr.offset != 8 {
+        return Err(bad(format!("__syscall_nr at offset {}", nr.offset)));
+    }
+    for (i, f) in fields.iter().filter(|f| f.offset >= 16).enumerate() {
+        if f.offset != 16 + 8 * i || f.size != 8 {
+            return Err(bad(format!(
+                "field {} at offset {} size {}, expected offset {} size 8",
+                f.name,
+                f.offset,
+                f.size,
+                16 + 8 * i
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAT: &str = "name: sys_enter_openat
+ID: 700
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:char comm[16];\toffset:32;\tsize:16;\tsigned:0;
+
+print fmt: \"dfd: 0x%08lx\"
+";
+
+    #[test]
+    fn parses_fields() {
+        let f = parse_format(OPENAT);
+        let names: Vec<_> = f.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "common_type",
+                "common_flags",
+                "common_preempt_count",
+                "common_pid",
+                "__syscall_nr",
+                "dfd",
+                "filename",
+                "comm"
+            ]
+        );
+        assert_eq!(f[6].offset, 24);
+        assert_eq!(f[6].decl, "const char * filename");
+        assert!(f[3].signed);
+        assert_eq!(f[7].size, 16);
+    }
+}

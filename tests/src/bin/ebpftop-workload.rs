@@ -1,0 +1,2 @@
+//! Workloads for integration tests and benchmarks.
+fn main() {}
