@@ -30,11 +30,19 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LostReason::COUNT, 0);
 
+/// Reads one field of FILTER. Volatile so the compiler does not fold in
+/// the initial value, which user space replaces; per field so a program
+/// loads only what it checks.
+macro_rules! filter_field {
+    ($field:ident) => {
+        // SAFETY: FILTER is a plain static, never written by programs.
+        unsafe { core::ptr::read_volatile(&raw const FILTER.$field) }
+    };
+}
+
 #[inline(always)]
-pub fn filter() -> Filter {
-    // SAFETY: FILTER is a plain static; the volatile read stops the compiler
-    // from folding in its initial value, which user space replaces.
-    unsafe { core::ptr::read_volatile(&FILTER) }
+pub fn filter_has(flag: u32) -> bool {
+    filter_field!(flags) & flag != 0
 }
 
 /// Counts one event lost for `reason`.
@@ -46,48 +54,33 @@ pub fn count_lost(reason: LostReason) {
     }
 }
 
-/// Identity of the current task, taken once per event.
-#[derive(Clone, Copy)]
-pub struct Task {
-    pub pid_tgid: u64,
-    pub uid_gid: u64,
-}
-
-impl Task {
-    #[inline(always)]
-    pub fn pid(&self) -> u32 {
-        (self.pid_tgid >> 32) as u32
-    }
-
-    #[inline(always)]
-    pub fn tid(&self) -> u32 {
-        self.pid_tgid as u32
-    }
-}
-
 /// Applies the filter to the current task: the cheapest checks first, the
-/// comm (a helper call and a copy) last. `None` means "not ours, stop here".
+/// comm (a helper call and a copy) last. Returns the task's pid_tgid, or
+/// `None` for "not ours, stop here".
 #[inline(always)]
-pub fn current_task_if_selected(f: &Filter) -> Option<Task> {
-    // SAFETY: helper calls without arguments.
+pub fn current_task_if_selected() -> Option<u64> {
+    let flags = filter_field!(flags);
+    // SAFETY (all helper calls here): no arguments, or a stack buffer.
     let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
-    if f.has(Filter::PID) && (pid_tgid >> 32) as u32 != f.pid {
+    if flags & Filter::PID != 0 && (pid_tgid >> 32) as u32 != filter_field!(pid) {
         return None;
     }
-    if f.has(Filter::TID) && pid_tgid as u32 != f.tid {
+    if flags & Filter::TID != 0 && pid_tgid as u32 != filter_field!(tid) {
         return None;
     }
-    let uid_gid = unsafe { bpf_get_current_uid_gid() };
-    if f.has(Filter::UID) && uid_gid as u32 != f.uid {
+    if flags & Filter::UID != 0 && unsafe { bpf_get_current_uid_gid() } as u32 != filter_field!(uid)
+    {
         return None;
     }
-    if f.has(Filter::CGROUP) && unsafe { bpf_get_current_cgroup_id() } != f.cgroup_id {
+    if flags & Filter::CGROUP != 0
+        && unsafe { bpf_get_current_cgroup_id() } != filter_field!(cgroup_id)
+    {
         return None;
     }
-    if f.has(Filter::COMM) && current_comm() != f.comm {
+    if flags & Filter::COMM != 0 && current_comm() != filter_field!(comm) {
         return None;
     }
-    Some(Task { pid_tgid, uid_gid })
+    Some(pid_tgid)
 }
 
 #[inline(always)]
@@ -98,19 +91,21 @@ pub fn current_comm() -> [u8; COMM_LEN] {
     comm
 }
 
-/// Fills the common header for the current task.
+/// Fills the common header for the current task, in place (it usually
+/// lives in a ring buffer reservation).
 #[inline(always)]
-pub fn fill_header(h: &mut EventHeader, task: &Task) {
+pub fn fill_header(h: &mut EventHeader, pid_tgid: u64) {
     // SAFETY: helper calls; the comm helper writes into the header's array.
-    unsafe {
+    let uid_gid = unsafe {
         h.ts_ns = bpf_ktime_get_ns();
         h.cgroup_id = bpf_get_current_cgroup_id();
         bpf_get_current_comm(h.comm.as_mut_ptr().cast(), COMM_LEN as u32);
-    }
-    h.pid = task.pid();
-    h.tid = task.tid();
-    h.uid = task.uid_gid as u32;
-    h.gid = (task.uid_gid >> 32) as u32;
+        bpf_get_current_uid_gid()
+    };
+    h.pid = (pid_tgid >> 32) as u32;
+    h.tid = pid_tgid as u32;
+    h.uid = uid_gid as u32;
+    h.gid = (uid_gid >> 32) as u32;
 }
 
 /// Reads a u64 from a classic tracepoint's context at `offset`. Tracepoint

@@ -1,1 +1,325 @@
-//! Helpers for the integration tests.
+//! Helpers for the integration tests, which run the real tools as root
+//! against the real kernel and compare what they report with what a
+//! workload did.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::PathBuf,
+    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// The one place that says the integration tests need root.
+pub fn require_root() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!(
+            "integration tests load BPF programs and must run as root: \
+             sudo -E cargo xtask test"
+        );
+    }
+}
+
+/// Tests in one binary that trace system-wide run one at a time, so one
+/// test's workload does not show up in another's tracer.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A binary of this workspace, built by `cargo build --workspace --bins`
+/// into the same profile directory as the running test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run cargo build --workspace --bins (cargo xtask test does)",
+        path.display()
+    );
+    path
+}
+
+/// Lines a child printed, shared with the thread that reads them.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<(Vec<String>, bool)>,
+    changed: Condvar,
+}
+
+impl Lines {
+    fn spawn_reader(self: &Arc<Self>, r: impl std::io::Read + Send + 'static) {
+        let me = Arc::clone(self);
+        thread::spawn(move || {
+            let mut reader = BufReader::new(r);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf)
+                            .trim_end_matches('\n')
+                            .to_string();
+                        me.lines.lock().unwrap().0.push(line);
+                        me.changed.notify_all();
+                    }
+                }
+            }
+            me.lines.lock().unwrap().1 = true;
+            me.changed.notify_all();
+        });
+    }
+
+    fn wait_for(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.lines.lock().unwrap();
+        loop {
+            if let Some(l) = guard.0.iter().find(|l| pred(l)) {
+                return Some(l.clone());
+            }
+            let now = Instant::now();
+            if guard.1 || now >= deadline {
+                return None;
+            }
+            guard = self.changed.wait_timeout(guard, deadline - now).unwrap().0;
+        }
+    }
+
+    fn wait_closed(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.lines.lock().unwrap();
+        while !guard.1 && Instant::now() < deadline {
+            guard = self
+                .changed
+                .wait_timeout(guard, deadline - Instant::now())
+                .unwrap()
+                .0;
+        }
+    }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.lines.lock().unwrap().0.clone()
+    }
+}
+
+/// A running tracer (ours or a reference tool) with its output collected.
+pub struct Tracer {
+    child: Option<Child>,
+    stdout: Arc<Lines>,
+    stderr: Arc<Lines>,
+    what: String,
+}
+
+/// What a stopped tracer printed.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+impl Finished {
+    /// The stdout lines that parse as JSON objects.
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .iter()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("output line is not JSON ({e}): {l:?}"))
+            })
+            .collect()
+    }
+}
+
+impl Tracer {
+    pub fn spawn(program: impl Into<PathBuf>, args: &[&str]) -> Tracer {
+        let program = program.into();
+        let what = format!("{} {}", program.display(), args.join(" "));
+        let mut child = Command::new(&program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+        let stdout = Arc::new(Lines::default());
+        let stderr = Arc::new(Lines::default());
+        stdout.spawn_reader(child.stdout.take().unwrap());
+        stderr.spawn_reader(child.stderr.take().unwrap());
+        Tracer {
+            child: Some(child),
+            stdout,
+            stderr,
+            what,
+        }
+    }
+
+    /// Our tools, started with `--verbose`, say "tracing" on stderr once
+    /// every program is attached.
+    pub fn ours(tool: &str, args: &[&str]) -> Tracer {
+        let mut all = vec!["--verbose"];
+        all.extend_from_slice(args);
+        let t = Tracer::spawn(bin(tool), &all);
+        t.wait_stderr(|l| l.contains("tracing"), Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{} never became ready: {:?}", t.what, t.stderr.snapshot()));
+        t
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn wait_stdout(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        self.stdout.wait_for(pred, timeout)
+    }
+
+    pub fn wait_stderr(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        self.stderr.wait_for(pred, timeout)
+    }
+
+    pub fn stdout_so_far(&self) -> Vec<String> {
+        self.stdout.snapshot()
+    }
+
+    /// SIGINT, then wait (bounded) for the exit and the last output.
+    pub fn stop(mut self) -> Finished {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let status = wait_timeout(&mut child, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{} did not exit within 10 s of SIGINT", self.what));
+        self.stdout.wait_closed(Duration::from_secs(5));
+        self.stderr.wait_closed(Duration::from_secs(5));
+        Finished {
+            status,
+            stdout: self.stdout.snapshot(),
+            stderr: self.stderr.snapshot(),
+        }
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Waits for a child to exit, at most `timeout`.
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `ebpftop-workload`, started held at `--wait-stdin` so its pid is known
+/// before it does anything; `go` releases it and returns its report.
+pub struct Workload {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Workload {
+    pub fn start(args: &[&str]) -> Workload {
+        Workload::start_as(None, args)
+    }
+
+    /// Started through `setpriv` as another uid/gid when `as_user` is set.
+    pub fn start_as(as_user: Option<u32>, args: &[&str]) -> Workload {
+        let workload = bin("ebpftop-workload");
+        let mut cmd = match as_user {
+            Some(uid) => {
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={uid}"))
+                    .arg("--clear-groups")
+                    .arg(&workload);
+                c
+            }
+            None => Command::new(&workload),
+        };
+        let mut child = cmd
+            .args(args)
+            .arg("--wait-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning ebpftop-workload");
+        let stdin = child.stdin.take();
+        Workload { child, stdin }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Releases the workload and returns its JSON report.
+    pub fn go(mut self) -> serde_json::Value {
+        let mut stdin = self.stdin.take().unwrap();
+        stdin.write_all(b"go\n").expect("releasing workload");
+        drop(stdin);
+        let status = wait_timeout(&mut self.child, Duration::from_secs(60)).expect("workload hung");
+        let mut out = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert!(status.success(), "workload failed: {status}: {out}");
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("workload report {out:?}: {e}"))
+    }
+}
+
+/// Ids of loaded BPF programs with one of `names`, from bpftool.
+pub fn bpf_program_ids(names: &[&str]) -> Vec<u64> {
+    let out = Command::new("bpftool")
+        .args(["prog", "list", "--json"])
+        .output()
+        .expect("bpftool is installed (cargo xtask test installs it)");
+    assert!(out.status.success(), "bpftool prog list failed");
+    let progs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    progs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|p| p["name"].as_str().is_some_and(|n| names.contains(&n)))
+        .filter_map(|p| p["id"].as_u64())
+        .collect()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("ebpftop-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

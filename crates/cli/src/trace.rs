@@ -54,7 +54,12 @@ where
     };
     consumer.out.header()?;
     consumer.out.flush()?;
-    let stop = event_loop.run(&mut consumer, spec.run.duration, std::time::Duration::from_secs(1))?;
+    log::info!("tracing; Ctrl-C to stop");
+    let stop = event_loop.run(
+        &mut consumer,
+        spec.run.duration,
+        std::time::Duration::from_secs(1),
+    )?;
     log::debug!("stopped: {stop:?}");
     if stop == Stop::OutputClosed {
         return Ok(());
@@ -98,7 +103,8 @@ impl<F> Streamer<F> {
         let now = self.clock.to_unix_ns(Clock::monotonic_now_ns());
         for (reason, count) in new {
             let total = totals[reason as usize];
-            self.out.lost(now, count, total, LostReason::describe(reason))?;
+            self.out
+                .lost(now, count, total, LostReason::describe(reason))?;
         }
         self.out.flush()
     }

@@ -256,7 +256,12 @@ mod tests {
         assert_eq!(v["uid"], 1000);
         assert_eq!(v["cgroup_id"], 7);
         assert_eq!(v["path"], "/tmp/\\xff\u{1b}");
-        assert!(text.lines().next().unwrap().starts_with("{\"event\":\"demo\","));
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .starts_with("{\"event\":\"demo\",")
+        );
         assert_eq!(lines[1]["event"], "lost");
         assert_eq!(lines[1]["count"], 3);
         assert_eq!(lines[1]["total"], 10);
@@ -272,9 +277,6 @@ mod tests {
         out.emit(&demo(b"/x")).unwrap();
         let text = String::from_utf8(out.into_inner()).unwrap();
         let t = &text[..8];
-        assert!(
-            t.as_bytes()[2] == b':' && t.as_bytes()[5] == b':',
-            "{text}"
-        );
+        assert!(t.as_bytes()[2] == b':' && t.as_bytes()[5] == b':', "{text}");
     }
 }

@@ -67,7 +67,11 @@ impl<'a> Row<'a> {
     pub fn cell(&mut self, v: impl Display) -> &mut Self {
         self.scratch.clear();
         let _ = write!(self.scratch, "{v}");
-        if self.scratch.bytes().any(|b| b < 0x20 || b == 0x7f || b >= 0x80) {
+        if self
+            .scratch
+            .bytes()
+            .any(|b| b < 0x20 || b == 0x7f || b >= 0x80)
+        {
             let raw = std::mem::take(self.scratch);
             escape_terminal_into(raw.as_bytes(), self.scratch);
         }

@@ -103,7 +103,11 @@ impl KernelFeatures {
     pub fn get() -> &'static KernelFeatures {
         static F: OnceLock<KernelFeatures> = OnceLock::new();
         F.get_or_init(|| {
-            let pmu = |name: &str| Path::new("/sys/bus/event_source/devices").join(name).exists();
+            let pmu = |name: &str| {
+                Path::new("/sys/bus/event_source/devices")
+                    .join(name)
+                    .exists()
+            };
             KernelFeatures {
                 kprobes: pmu("kprobe"),
                 uprobes: pmu("uprobe"),
@@ -190,7 +194,9 @@ fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<(), String> {
         AttachPoint::Kprobe { .. } | AttachPoint::Kretprobe { .. } if !features.kprobes => {
             return Err("kernel has no kprobes (CONFIG_KPROBES is off)".into());
         }
-        AttachPoint::FEntry { .. } | AttachPoint::FExit { .. } | AttachPoint::BtfTracepoint { .. }
+        AttachPoint::FEntry { .. }
+        | AttachPoint::FExit { .. }
+        | AttachPoint::BtfTracepoint { .. }
             if !features.btf =>
         {
             return Err("kernel has no BTF (/sys/kernel/btf/vmlinux)".into());

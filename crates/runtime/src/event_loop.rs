@@ -203,7 +203,9 @@ impl EventLoop {
                 }
                 match consumer.tick() {
                     Ok(true) => {}
-                    Ok(false) => return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(Stop::Done)),
+                    Ok(false) => {
+                        return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(Stop::Done));
+                    }
                     Err(e) => return io_stop(e),
                 }
             }
@@ -234,13 +236,7 @@ impl EventLoop {
         // SAFETY: reading one signalfd_siginfo from our nonblocking fd.
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        let n = unsafe {
-            libc::read(
-                self.signals.as_raw_fd(),
-                (&raw mut info).cast(),
-                size,
-            )
-        };
+        let n = unsafe { libc::read(self.signals.as_raw_fd(), (&raw mut info).cast(), size) };
         if n as usize == size {
             info.ssi_signo as i32
         } else {

@@ -188,7 +188,10 @@ mod tests {
     fn cgroup_numeric_and_bad_path() {
         assert_eq!(cgroup_id("1234").unwrap(), 1234);
         let err = cgroup_id("/tmp").unwrap_err().to_string();
-        assert!(err.starts_with("/tmp is not a cgroup v2 directory"), "{err}");
+        assert!(
+            err.starts_with("/tmp is not a cgroup v2 directory"),
+            "{err}"
+        );
         assert!(cgroup_id("/nonexistent/cg").is_err());
     }
 

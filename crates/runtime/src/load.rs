@@ -8,9 +8,9 @@ use aya::{
 use ebpftop_common::Filter;
 
 use crate::{
-    Error, LostCounter, privileges,
+    Error, LostCounter,
     attach::{AttachReport, Hook, attach_hooks},
-    tracefs,
+    privileges, tracefs,
 };
 
 /// A tool's compiled kernel half and what it needs attached.
@@ -55,6 +55,14 @@ impl ToolObject {
         privileges::raise_memlock();
         // aya finds tracefs once and caches the answer: mount it first.
         tracefs::root()?;
+        let f = crate::KernelFeatures::get();
+        log::info!(
+            "kernel {}: kprobes {}, uprobes {}, BTF {}",
+            kernel_release(),
+            if f.kprobes { "present" } else { "absent" },
+            if f.uprobes { "present" } else { "absent" },
+            if f.btf { "present" } else { "absent" },
+        );
         let mut loader = EbpfLoader::new();
         // Our programs carry no CO-RE relocations (offsets come from
         // crate::btf at start-up), so skip aya's parse of vmlinux BTF.
@@ -95,4 +103,10 @@ impl ToolObject {
             lost,
         })
     }
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "(unknown release)".into())
 }

@@ -71,7 +71,11 @@ pub struct Field {
 
 /// The record layout of tracepoint `category:name`.
 pub fn format(category: &str, name: &str) -> Result<Vec<Field>, Error> {
-    let path = root()?.join("events").join(category).join(name).join("format");
+    let path = root()?
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("format");
     let text = fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::MissingTracepoint(format!("{category}:{name}"))

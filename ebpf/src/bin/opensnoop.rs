@@ -18,8 +18,8 @@ use ebpftop_common::{
     opensnoop::{OpenArgs, OpenEvent, OpenSyscall, PATH_LARGE, PATH_SMALL},
 };
 use ebpftop_ebpf::{
-    EVENTS, SYSCALL_RET, count_lost, current_task_if_selected, fill_header, filter, syscall_arg,
-    tp_u64,
+    EVENTS, SYSCALL_RET, count_lost, current_task_if_selected, fill_header, filter_has,
+    syscall_arg, tp_u64,
 };
 
 /// Arguments of opens in flight, by thread id.
@@ -57,7 +57,13 @@ pub fn openat_enter(ctx: TracePointContext) -> u32 {
             tp_u64(p, syscall_arg(3)),
         )
     };
-    save_args(OpenSyscall::OpenAt, dfd as i32, filename, flags, mode as u32);
+    save_args(
+        OpenSyscall::OpenAt,
+        dfd as i32,
+        filename,
+        flags,
+        mode as u32,
+    );
     0
 }
 
@@ -80,10 +86,9 @@ pub fn openat2_enter(ctx: TracePointContext) -> u32 {
             tp_u64(p, syscall_arg(2)),
         )
     };
-    let f = filter();
-    if current_task_if_selected(&f).is_none() {
+    let Some(pid_tgid) = current_task_if_selected() else {
         return 0;
-    }
+    };
     let mut head = OpenHowHead { flags: 0, mode: 0 };
     // SAFETY: reads 16 bytes of user memory into `head`; a fault leaves zeros.
     unsafe {
@@ -93,37 +98,41 @@ pub fn openat2_enter(ctx: TracePointContext) -> u32 {
             how as *const core::ffi::c_void,
         )
     };
-    store(OpenArgs {
-        filename,
-        flags: head.flags,
-        mode: head.mode as u32,
-        dfd: dfd as i32,
-        syscall: OpenSyscall::OpenAt2 as u32,
-        _pad: 0,
-    });
+    store(
+        pid_tgid,
+        OpenArgs {
+            filename,
+            flags: head.flags,
+            mode: head.mode as u32,
+            dfd: dfd as i32,
+            syscall: OpenSyscall::OpenAt2 as u32,
+            _pad: 0,
+        },
+    );
     0
 }
 
 #[inline(always)]
 fn save_args(syscall: OpenSyscall, dfd: i32, filename: u64, flags: u64, mode: u32) {
-    let f = filter();
-    if current_task_if_selected(&f).is_none() {
+    let Some(pid_tgid) = current_task_if_selected() else {
         return;
-    }
-    store(OpenArgs {
-        filename,
-        flags,
-        mode,
-        dfd,
-        syscall: syscall as u32,
-        _pad: 0,
-    });
+    };
+    store(
+        pid_tgid,
+        OpenArgs {
+            filename,
+            flags,
+            mode,
+            dfd,
+            syscall: syscall as u32,
+            _pad: 0,
+        },
+    );
 }
 
 #[inline(always)]
-fn store(args: OpenArgs) {
-    // SAFETY: helper call without arguments.
-    let tid = unsafe { bpf_get_current_pid_tgid() } as u32;
+fn store(pid_tgid: u64, args: OpenArgs) {
+    let tid = pid_tgid as u32;
     if IN_FLIGHT.insert(&tid, &args, 0).is_err() {
         count_lost(LostReason::InFlightFull);
     }
@@ -159,8 +168,7 @@ fn on_exit(ctx: &TracePointContext) {
     let _ = IN_FLIGHT.remove(&tid);
     // SAFETY: `ret` offset of syscalls:sys_exit_*.
     let ret = unsafe { tp_u64(ctx.as_ptr(), SYSCALL_RET) } as i64;
-    let f = filter();
-    if f.has(Filter::FAILED_ONLY) && ret >= 0 {
+    if ret >= 0 && filter_has(Filter::FAILED_ONLY) {
         return;
     }
     // Most paths fit the small record; one that fills it is read again into
@@ -197,11 +205,7 @@ fn emit<const N: usize>(args: &OpenArgs, ret: i64, pid_tgid: u64) -> Emitted {
             return Emitted::PathTooLong;
         }
         let fixed = &mut (*event).fixed;
-        let task = ebpftop_ebpf::Task {
-            pid_tgid,
-            uid_gid: aya_ebpf::helpers::generated::bpf_get_current_uid_gid(),
-        };
-        fill_header(&mut fixed.header, &task);
+        fill_header(&mut fixed.header, pid_tgid);
         fixed.ret = ret;
         fixed.flags = args.flags;
         fixed.mode = args.mode;

@@ -81,7 +81,10 @@ mod tests {
     fn composites_are_not_split() {
         assert_eq!(decode(libc::O_SYNC as u64), "O_RDONLY|O_SYNC");
         assert_eq!(decode(libc::O_DSYNC as u64), "O_RDONLY|O_DSYNC");
-        assert_eq!(decode((libc::O_TMPFILE | libc::O_RDWR) as u64), "O_RDWR|O_TMPFILE");
+        assert_eq!(
+            decode((libc::O_TMPFILE | libc::O_RDWR) as u64),
+            "O_RDWR|O_TMPFILE"
+        );
         assert!(uses_mode(libc::O_TMPFILE as u64));
         assert!(!uses_mode(libc::O_DIRECTORY as u64));
     }
