@@ -124,8 +124,16 @@ fn kernel_btf() -> Result<&'static Btf, String> {
         .map_err(Clone::clone)
 }
 
+/// An attached link, owned apart from its program so that teardown can
+/// drop several at once (see `Loaded`'s Drop).
+pub type OwnedLink = Box<dyn Send>;
+
 /// Attaches every hook, each with its first working candidate.
-pub fn attach_hooks(ebpf: &mut Ebpf, hooks: &[Hook]) -> Result<Vec<AttachReport>, Error> {
+pub fn attach_hooks(
+    ebpf: &mut Ebpf,
+    hooks: &[Hook],
+    links: &mut Vec<OwnedLink>,
+) -> Result<Vec<AttachReport>, Error> {
     let mut reports = Vec::with_capacity(hooks.len());
     for hook in hooks {
         let mut report = AttachReport {
@@ -135,7 +143,8 @@ pub fn attach_hooks(ebpf: &mut Ebpf, hooks: &[Hook]) -> Result<Vec<AttachReport>
         };
         for c in hook.candidates {
             match attach_one(ebpf, c) {
-                Ok(()) => {
+                Ok(link) => {
+                    links.push(link);
                     report.chosen = Some(*c);
                     break;
                 }
@@ -176,7 +185,7 @@ fn missing_hook_error(hook: &Hook, report: &AttachReport) -> Error {
     ))
 }
 
-fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<(), String> {
+fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
     let features = KernelFeatures::get();
     // Checks that need no program load come first, so a kernel without
     // kprobes costs a stat, not a failed load.
@@ -210,40 +219,43 @@ fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<(), String> {
     match (c.at, program) {
         (AttachPoint::Tracepoint { category, name }, Program::TracePoint(p)) => {
             load_if_needed(p.load())?;
-            p.attach(category, name).map_err(|e| short(&e))?;
+            let id = p.attach(category, name).map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (AttachPoint::RawTracepoint { name }, Program::RawTracePoint(p)) => {
             load_if_needed(p.load())?;
-            p.attach(name).map_err(|e| short(&e))?;
+            let id = p.attach(name).map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (AttachPoint::BtfTracepoint { name }, Program::BtfTracePoint(p)) => {
             load_if_needed(p.load(name, kernel_btf()?))?;
-            p.attach().map_err(|e| short(&e))?;
+            let id = p.attach().map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (
             AttachPoint::Kprobe { function } | AttachPoint::Kretprobe { function },
             Program::KProbe(p),
         ) => {
             load_if_needed(p.load())?;
-            p.attach(function, 0).map_err(|e| short(&e))?;
+            let id = p.attach(function, 0).map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (AttachPoint::FEntry { function }, Program::FEntry(p)) => {
             load_if_needed(p.load(function, kernel_btf()?))?;
-            p.attach().map_err(|e| short(&e))?;
+            let id = p.attach().map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (AttachPoint::FExit { function }, Program::FExit(p)) => {
             load_if_needed(p.load(function, kernel_btf()?))?;
-            p.attach().map_err(|e| short(&e))?;
+            let id = p.attach().map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
-        (at, p) => {
-            return Err(format!(
-                "program {} is a {:?} program, not one for {at}",
-                c.program,
-                p.prog_type()
-            ));
-        }
+        (at, p) => Err(format!(
+            "program {} is a {:?} program, not one for {at}",
+            c.program,
+            p.prog_type()
+        )),
     }
-    Ok(())
 }
 
 /// A program can serve several hooks (one exit handler for many syscalls),

@@ -9,7 +9,7 @@ use ebpftop_common::Filter;
 
 use crate::{
     Error, LostCounter,
-    attach::{AttachReport, Hook, attach_hooks},
+    attach::{AttachReport, Hook, OwnedLink, attach_hooks},
     privileges, tracefs,
 };
 
@@ -43,6 +43,8 @@ impl Default for LoadOptions<'_> {
 
 /// A loaded and attached tool. Dropping it detaches and unloads everything.
 pub struct Loaded {
+    /// Declared before `ebpf` so links go first (they hold the programs).
+    links: Vec<OwnedLink>,
     pub ebpf: Ebpf,
     pub attached: Vec<AttachReport>,
     pub ring: Option<RingBuf<aya::maps::MapData>>,
@@ -63,10 +65,7 @@ impl ToolObject {
             if f.uprobes { "present" } else { "absent" },
             if f.btf { "present" } else { "absent" },
         );
-        let mut loader = EbpfLoader::new();
-        // Our programs carry no CO-RE relocations (offsets come from
-        // crate::btf at start-up), so skip aya's parse of vmlinux BTF.
-        loader.btf(None);
+        let mut loader = loader_without_kernel_btf();
         loader.override_global("FILTER", &opts.filter, true);
         for (name, data) in opts.globals {
             loader.override_global(name, data, true);
@@ -85,7 +84,8 @@ impl ToolObject {
                 e.to_string().lines().next().unwrap_or("")
             ))
         })?;
-        let attached = attach_hooks(&mut ebpf, self.hooks)?;
+        let mut links = Vec::new();
+        let attached = attach_hooks(&mut ebpf, self.hooks, &mut links)?;
         let ring = match ebpf.take_map("EVENTS") {
             Some(m) => Some(RingBuf::try_from(m).map_err(|e| Error::Map(format!("EVENTS: {e}")))?),
             None => None,
@@ -97,6 +97,7 @@ impl ToolObject {
             None => None,
         };
         Ok(Loaded {
+            links,
             ebpf,
             attached,
             ring,
@@ -109,4 +110,75 @@ fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "(unknown release)".into())
+}
+
+impl Drop for Loaded {
+    /// Detaching a tracepoint waits for an RCU grace period (~70 ms here);
+    /// one at a time, six hooks take half a second to Ctrl-C. Dropped on
+    /// threads of their own, the waits overlap.
+    fn drop(&mut self) {
+        let links = std::mem::take(&mut self.links);
+        if links.len() < 2 {
+            return;
+        }
+        std::thread::scope(|s| {
+            for link in links {
+                s.spawn(move || drop(link));
+            }
+        });
+    }
+}
+
+/// An `EbpfLoader` that has not parsed the kernel's BTF.
+///
+/// `EbpfLoader::new()` always reads and parses /sys/kernel/btf/vmlinux
+/// (about 50 ms and 15 MB here), which only CO-RE relocations need, and
+/// ours have none: Rust emits no CO-RE records, so offsets come from
+/// `crate::btf` instead. The loader is built on a thread that has hidden
+/// that file behind /dev/null in a private mount namespace of its own, so
+/// aya's read finds nothing. Mount namespaces are per thread; the host's
+/// mounts are untouched and the namespace ends with the thread. Without
+/// CAP_SYS_ADMIN the plain loader is used.
+fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+    let built = std::thread::spawn(|| {
+        if !hide_kernel_btf_on_this_thread() {
+            return None;
+        }
+        let mut loader = EbpfLoader::new();
+        loader.btf(None);
+        Some(loader)
+    })
+    .join()
+    .ok()
+    .flatten();
+    built.unwrap_or_else(|| {
+        log::debug!("could not hide vmlinux BTF from aya; parsing it");
+        let mut loader = EbpfLoader::new();
+        loader.btf(None);
+        loader
+    })
+}
+
+fn hide_kernel_btf_on_this_thread() -> bool {
+    let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
+    let (root, btf, null) = (c("/"), c("/sys/kernel/btf/vmlinux"), c("/dev/null"));
+    // SAFETY: unshare/mount with valid NUL-terminated paths. The private
+    // propagation comes first, so the bind mount cannot leak to the host.
+    unsafe {
+        libc::unshare(libc::CLONE_NEWNS) == 0
+            && libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) == 0
+            && libc::mount(
+                null.as_ptr(),
+                btf.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ) == 0
+    }
 }

@@ -133,7 +133,7 @@ fn save_args(syscall: OpenSyscall, dfd: i32, filename: u64, flags: u64, mode: u3
 #[inline(always)]
 fn store(pid_tgid: u64, args: OpenArgs) {
     let tid = pid_tgid as u32;
-    if IN_FLIGHT.insert(&tid, &args, 0).is_err() {
+    if IN_FLIGHT.insert(tid, args, 0).is_err() {
         count_lost(LostReason::InFlightFull);
     }
 }
@@ -162,10 +162,10 @@ fn on_exit(ctx: &TracePointContext) {
     let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
     let tid = pid_tgid as u32;
     // SAFETY: the value is copied out before the entry is removed.
-    let Some(args) = (unsafe { IN_FLIGHT.get(&tid) }).copied() else {
+    let Some(args) = (unsafe { IN_FLIGHT.get(tid) }).copied() else {
         return;
     };
-    let _ = IN_FLIGHT.remove(&tid);
+    let _ = IN_FLIGHT.remove(tid);
     // SAFETY: `ret` offset of syscalls:sys_exit_*.
     let ret = unsafe { tp_u64(ctx.as_ptr(), SYSCALL_RET) } as i64;
     if ret >= 0 && filter_has(Filter::FAILED_ONLY) {
