@@ -6,14 +6,17 @@
 #![no_std]
 
 use aya_ebpf::{
+    EbpfContext,
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::generated::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        bpf_get_current_uid_gid, bpf_ktime_get_ns,
+        bpf_get_current_task, bpf_get_current_uid_gid, bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
     macros::map,
-    maps::{PerCpuArray, RingBuf},
+    maps::{HashMap, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
+    programs::TracePointContext,
 };
-use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason};
+use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAKEUP_INTERVAL_NS};
 
 /// Set by user space before load (`EbpfLoader::set_global`). It lives in
 /// `.rodata`, which the kernel freezes, so the verifier knows its value and
@@ -24,6 +27,80 @@ static FILTER: Filter = Filter::ALL;
 /// Events to user space. User space sizes it at load time.
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+
+/// Struct offsets of the running kernel, set by user space from its BTF
+/// before load (`ebpftop_runtime::task_offsets`). `.rodata`, like FILTER.
+#[unsafe(no_mangle)]
+static TASK: TaskOffsets = TaskOffsets::UNSET;
+
+macro_rules! task_offset {
+    ($field:ident) => {
+        // SAFETY: TASK is a plain static, never written by programs.
+        unsafe { core::ptr::read_volatile(&raw const TASK.$field) }
+    };
+}
+
+/// Reads a `T` at `offset` bytes into kernel object `base`; zero when the
+/// read faults (or `base` is null).
+#[inline(always)]
+pub fn kernel_read<T: Copy + Default>(base: u64, offset: u32) -> T {
+    let mut v = T::default();
+    // SAFETY: the helper checks the source address and writes at most
+    // size_of::<T>() bytes into `v`.
+    unsafe {
+        bpf_probe_read_kernel(
+            (&raw mut v).cast(),
+            size_of::<T>() as u32,
+            (base + offset as u64) as *const core::ffi::c_void,
+        )
+    };
+    v
+}
+
+/// The current `task_struct`, as an address for [`kernel_read`].
+#[inline(always)]
+pub fn current_task() -> u64 {
+    // SAFETY: helper call without arguments.
+    unsafe { bpf_get_current_task() }
+}
+
+/// Process id of `task`'s parent (`real_parent->tgid`, as getppid(2) sees
+/// it); 0 when it cannot be read.
+#[inline(always)]
+pub fn task_ppid(task: u64) -> u32 {
+    let parent: u64 = kernel_read(task, task_offset!(real_parent));
+    if parent == 0 {
+        return 0;
+    }
+    kernel_read(parent, task_offset!(tgid))
+}
+
+/// `task->exit_code`: the wait(2) status of an exiting task.
+#[inline(always)]
+pub fn task_exit_code(task: u64) -> i32 {
+    kernel_read(task, task_offset!(exit_code))
+}
+
+/// `task->start_time` (CLOCK_MONOTONIC ns) of `task`.
+#[inline(always)]
+pub fn task_start_time(task: u64) -> u64 {
+    kernel_read(task, task_offset!(start_time))
+}
+
+/// The thread-group leader of `task`, as an address.
+#[inline(always)]
+pub fn task_group_leader(task: u64) -> u64 {
+    kernel_read(task, task_offset!(group_leader))
+}
+
+/// Ring buffer fill (bytes) at which a record always wakes the reader; user
+/// space sets it to a quarter of the ring it sized.
+#[unsafe(no_mangle)]
+static WAKEUP_BYTES: u64 = 1 << 20;
+
+/// When this CPU last woke the reader (`bpf_ktime_get_ns`).
+#[map]
+static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// Per-CPU counts of events that could not be delivered, indexed by
 /// `LostReason`. Per-CPU so counting never contends.
@@ -52,6 +129,27 @@ pub fn count_lost(reason: LostReason) {
         // SAFETY: a per-CPU slot, only this CPU writes it while we run.
         unsafe { *slot += 1 };
     }
+}
+
+/// Submits a record stamped `now_ns`, waking the reader only when it is
+/// due (see `WAKEUP_INTERVAL_NS`).
+#[inline(always)]
+pub fn submit<T>(entry: RingBufEntry<T>, now_ns: u64) {
+    // SAFETY: a plain static, set before load and never written here.
+    let batch = unsafe { core::ptr::read_volatile(&raw const WAKEUP_BYTES) };
+    let mut flags = BPF_RB_NO_WAKEUP as u64;
+    if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= batch {
+        flags = BPF_RB_FORCE_WAKEUP as u64;
+    } else if let Some(last) = LAST_WAKEUP.get_ptr_mut(0) {
+        // SAFETY: a per-CPU slot, only this CPU touches it while we run.
+        unsafe {
+            if now_ns.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
+                *last = now_ns;
+                flags = BPF_RB_FORCE_WAKEUP as u64;
+            }
+        }
+    }
+    entry.submit(flags);
 }
 
 /// Applies the filter to the current task: the cheapest checks first, the
@@ -128,6 +226,67 @@ pub const SYSCALL_RET: usize = 16;
 #[inline(always)]
 pub const fn syscall_arg(n: usize) -> usize {
     SYSCALL_ARG0 + 8 * n
+}
+
+/// A syscall's arguments, saved at entry for its exit, when the arguments
+/// are gone (or changed) and the result is known.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SavedSyscall {
+    pub args: [u64; 6],
+    /// When the syscall entered (`bpf_ktime_get_ns`).
+    pub entry_ns: u64,
+    /// Which syscall, in the tool's own numbering.
+    pub tag: u32,
+    pub _pad: u32,
+}
+
+/// Syscalls in flight, by thread id, for tools that pair enter and exit.
+#[map]
+static IN_FLIGHT_SYSCALLS: HashMap<u32, SavedSyscall> = HashMap::with_max_entries(16384, 0);
+
+/// At a `syscalls:sys_enter_*` tracepoint: if the current thread passes
+/// the filter, saves the first `N` arguments and `tag` for the exit.
+#[inline(always)]
+pub fn save_syscall<const N: usize>(ctx: &TracePointContext, tag: u32) {
+    let Some(pid_tgid) = current_task_if_selected() else {
+        return;
+    };
+    let mut saved = SavedSyscall {
+        args: [0; 6],
+        // SAFETY: helper call without arguments.
+        entry_ns: unsafe { bpf_ktime_get_ns() },
+        tag,
+        _pad: 0,
+    };
+    let mut i = 0;
+    while i < N && i < 6 {
+        // SAFETY: argument i < N of a syscall with N arguments.
+        saved.args[i] = unsafe { tp_u64(ctx.as_ptr(), syscall_arg(i)) };
+        i += 1;
+    }
+    if IN_FLIGHT_SYSCALLS
+        .insert(pid_tgid as u32, saved, 0)
+        .is_err()
+    {
+        count_lost(LostReason::InFlightFull);
+    }
+}
+
+/// At a `syscalls:sys_exit_*` tracepoint: what [`save_syscall`] saved for
+/// the current thread (removed from the map), its pid_tgid and the return
+/// value; `None` for threads the filter skipped.
+#[inline(always)]
+pub fn take_syscall(ctx: &TracePointContext) -> Option<(SavedSyscall, u64, i64)> {
+    // SAFETY: helper call without arguments.
+    let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
+    let tid = pid_tgid as u32;
+    // SAFETY: the value is copied out before the entry is removed.
+    let saved = unsafe { IN_FLIGHT_SYSCALLS.get(tid) }.copied()?;
+    let _ = IN_FLIGHT_SYSCALLS.remove(tid);
+    // SAFETY: `ret` offset of syscalls:sys_exit_*.
+    let ret = unsafe { tp_u64(ctx.as_ptr(), SYSCALL_RET) } as i64;
+    Some((saved, pid_tgid, ret))
 }
 
 #[cfg(not(test))]

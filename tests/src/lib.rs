@@ -235,12 +235,12 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn start(args: &[&str]) -> Workload {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Workload {
         Workload::start_as(None, args)
     }
 
     /// Started through `setpriv` as another uid/gid when `as_user` is set.
-    pub fn start_as(as_user: Option<u32>, args: &[&str]) -> Workload {
+    pub fn start_as<S: AsRef<std::ffi::OsStr>>(as_user: Option<u32>, args: &[S]) -> Workload {
         let workload = bin("ebpftop-workload");
         let mut cmd = match as_user {
             Some(uid) => {

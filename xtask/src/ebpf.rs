@@ -25,6 +25,8 @@ pub struct EbpfArgs {
     /// pinned one (the objects will differ from the committed ones).
     #[arg(long)]
     pub any_nightly: bool,
+    /// Rebuild only these tools' objects (default: every `ebpf/src/bin/*.rs`).
+    pub tools: Vec<String>,
 }
 
 pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
@@ -46,11 +48,24 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args([&format!("+{toolchain}"), "build", "--release", "--bins"]);
+        .args([&format!("+{toolchain}"), "build", "--release"]);
+    let all = ebpf_bins(&ebpf)?;
+    let tools = if args.tools.is_empty() {
+        build.arg("--bins");
+        all
+    } else {
+        for t in &args.tools {
+            if !all.contains(t) {
+                bail!("no kernel half for {t}: ebpf/src/bin/{t}.rs does not exist");
+            }
+            build.args(["--bin", t]);
+        }
+        args.tools
+    };
     run(&mut build).context("building the eBPF objects")?;
     let out_dir = ebpf.join("objects");
     fs::create_dir_all(&out_dir)?;
-    for tool in ebpf_bins(&ebpf)? {
+    for tool in tools {
         let built = ebpf.join("target/bpfel-unknown-none/release").join(&tool);
         let dest = out_dir.join(format!("{tool}.bpf.o"));
         fs::copy(&built, &dest)

@@ -10,6 +10,18 @@ pub mod opensnoop;
 /// Length of `task_struct.comm`, including its NUL.
 pub const COMM_LEN: usize = 16;
 
+/// Ring buffer wake-ups: a record wakes the reader when its CPU has not
+/// woken it for this long (or when the ring is a quarter full); otherwise
+/// it is left for the reader, which polls again within
+/// [`READER_POLL_NS`] of every wake-up while records keep coming. On a VM
+/// a wake-up per record costs several microseconds (an IPI); this keeps
+/// sparse events immediate and batches dense ones.
+pub const WAKEUP_INTERVAL_NS: u64 = 10_000_000;
+/// How soon after a wake-up (or a poll that found records) the reader looks
+/// again: the kernel's interval plus a margin for the time between a
+/// record's timestamp and its commit.
+pub const READER_POLL_NS: u64 = WAKEUP_INTERVAL_NS + 2_000_000;
+
 /// Every record a kernel program emits starts with this header.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +79,38 @@ impl Filter {
     }
 }
 
+/// Byte offsets into the running kernel's structs, resolved from its BTF by
+/// user space and handed to programs as a read-only global (Rust emits no
+/// CO-RE relocations, so offsets cannot be compiled in).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskOffsets {
+    /// `task_struct.real_parent` (a pointer).
+    pub real_parent: u32,
+    /// `task_struct.tgid` (pid_t): the process id.
+    pub tgid: u32,
+    /// `task_struct.pid` (pid_t): the thread id.
+    pub pid: u32,
+    /// `task_struct.exit_code` (int): the wait status being reported.
+    pub exit_code: u32,
+    /// `task_struct.start_time` (u64, CLOCK_MONOTONIC ns).
+    pub start_time: u32,
+    /// `task_struct.group_leader` (a pointer).
+    pub group_leader: u32,
+}
+
+impl TaskOffsets {
+    /// Not resolved yet: every read through it fails the lookup test.
+    pub const UNSET: TaskOffsets = TaskOffsets {
+        real_parent: 0,
+        tgid: 0,
+        pid: 0,
+        exit_code: 0,
+        start_time: 0,
+        group_leader: 0,
+    };
+}
+
 /// Why a kernel program could not deliver an event. Each is a slot of the
 /// per-CPU `LOST` array that user space sums and reports.
 #[repr(u32)]
@@ -97,4 +141,5 @@ mod user {
     // any bit pattern is a valid value.
     unsafe impl aya::Pod for super::Filter {}
     unsafe impl aya::Pod for super::EventHeader {}
+    unsafe impl aya::Pod for super::TaskOffsets {}
 }

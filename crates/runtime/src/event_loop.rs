@@ -40,6 +40,8 @@ const TOKEN_STDOUT: u64 = 3;
 /// Records read per wake-up before signals and ticks get a look in.
 const MAX_BATCH: usize = 4096;
 
+const POLL_AGAIN: Duration = Duration::from_nanos(ebpftop_common::READER_POLL_NS);
+
 pub struct EventLoop {
     epoll: OwnedFd,
     signals: OwnedFd,
@@ -146,12 +148,19 @@ impl EventLoop {
         let start = Instant::now();
         let deadline = duration.map(|d| start + d);
         let mut next_tick = start + tick;
+        // Records submitted without a wake-up (see `WAKEUP_INTERVAL_NS`)
+        // are collected by polling again this soon after every wake-up or
+        // poll that found records; idle, the loop blocks.
+        let mut poll_at: Option<Instant> = None;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
         loop {
             let now = Instant::now();
             let mut wake = next_tick;
             if let Some(d) = deadline {
                 wake = wake.min(d);
+            }
+            if let Some(p) = poll_at {
+                wake = wake.min(p);
             }
             // Round up, so the loop never wakes just before the deadline
             // and spins.
@@ -177,24 +186,34 @@ impl EventLoop {
                 return Err(Error::Io("epoll_wait".into(), e));
             }
             let mut stop = None;
+            // The tick drains too: a bound on how long any record can wait,
+            // whatever the timing between its commit and our last poll.
+            let mut ring_ready =
+                poll_at.is_some_and(|p| Instant::now() >= p) || Instant::now() >= next_tick;
             for ev in &events[..n as usize] {
                 match ev.u64 {
-                    TOKEN_RING => {
-                        if let Some(s) = self.drain(consumer, MAX_BATCH)? {
-                            return Ok(s);
-                        }
-                    }
+                    TOKEN_RING => ring_ready = true,
                     TOKEN_SIGNAL => stop = Some(Stop::Signal(self.read_signal())),
                     TOKEN_STDOUT => return Ok(Stop::OutputClosed),
                     _ => {}
                 }
+            }
+            if ring_ready {
+                let delivered = match self.drain(consumer, MAX_BATCH)? {
+                    Ok(n) => n,
+                    Err(s) => return Ok(s),
+                };
+                // A wake-up always re-arms the poll: the records that
+                // follow it within the interval do not wake us.
+                let woken = n > 0 && events[..n as usize].iter().any(|e| e.u64 == TOKEN_RING);
+                poll_at = (woken || delivered > 0).then(|| Instant::now() + POLL_AGAIN);
             }
             let now = Instant::now();
             if stop.is_none() && deadline.is_some_and(|d| now >= d) {
                 stop = Some(Stop::Duration);
             }
             if let Some(stop) = stop {
-                return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(stop));
+                return Ok(self.drain(consumer, usize::MAX)?.err().unwrap_or(stop));
             }
             if now >= next_tick {
                 next_tick += tick;
@@ -204,7 +223,10 @@ impl EventLoop {
                 match consumer.tick() {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Ok(self.drain(consumer, usize::MAX)?.unwrap_or(Stop::Done));
+                        return Ok(self
+                            .drain(consumer, usize::MAX)?
+                            .err()
+                            .unwrap_or(Stop::Done));
                     }
                     Err(e) => return io_stop(e),
                 }
@@ -212,24 +234,28 @@ impl EventLoop {
         }
     }
 
-    /// Delivers up to `max` records, then flushes. `Some` when the output
-    /// is gone.
-    fn drain(&mut self, consumer: &mut impl Consumer, max: usize) -> Result<Option<Stop>, Error> {
+    /// Delivers up to `max` records, then flushes: how many, or `Err` with
+    /// the reason to stop when the output is gone.
+    fn drain(
+        &mut self,
+        consumer: &mut impl Consumer,
+        max: usize,
+    ) -> Result<Result<usize, Stop>, Error> {
         let Some(ring) = self.ring.as_mut() else {
-            return Ok(None);
+            return Ok(Ok(0));
         };
         let mut n = 0;
         while n < max {
             let Some(item) = ring.next() else { break };
             if let Err(e) = consumer.record(&item) {
-                return io_stop(e).map(Some);
+                return io_stop(e).map(Err);
             }
             n += 1;
         }
         if let Err(e) = consumer.batch_done() {
-            return io_stop(e).map(Some);
+            return io_stop(e).map(Err);
         }
-        Ok(None)
+        Ok(Ok(n))
     }
 
     fn read_signal(&self) -> i32 {

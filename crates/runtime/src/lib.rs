@@ -12,6 +12,7 @@ pub mod filter;
 pub mod load;
 pub mod lost;
 pub mod privileges;
+pub mod task;
 pub mod tracefs;
 
 pub use attach::{AttachPoint, Candidate, Hook, KernelFeatures};
@@ -20,6 +21,7 @@ pub use event_loop::{Consumer, EventLoop, Stop};
 pub use filter::FilterSpec;
 pub use load::{LoadOptions, Loaded, ToolObject};
 pub use lost::LostCounter;
+pub use task::{TASK_OFFSETS_GLOBAL, task_offsets};
 
 /// Errors a user can meet; each displays as one line.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub enum Error {
     Load(String),
     #[error("attaching {0}")]
     Attach(String),
+    #[error("kernel BTF: {0}")]
+    Btf(String),
     #[error("map {0}")]
     Map(String),
     #[error("{0}: {1}")]
@@ -67,5 +71,26 @@ macro_rules! embedded_object {
             $name,
             ".bpf.o"
         ))
+    };
+}
+
+/// A [`Hook`] on one syscall tracepoint: `syscall_hook!("openat entry",
+/// "openat_enter", "sys_enter_openat", true)` attaches program
+/// `openat_enter` to `syscalls:sys_enter_openat`; `required: false` skips
+/// it on kernels without that syscall.
+#[macro_export]
+macro_rules! syscall_hook {
+    ($name:literal, $program:literal, $tracepoint:literal, $required:literal) => {
+        $crate::Hook {
+            name: $name,
+            candidates: &[$crate::Candidate {
+                program: $program,
+                at: $crate::AttachPoint::Tracepoint {
+                    category: "syscalls",
+                    name: $tracepoint,
+                },
+            }],
+            required: $required,
+        }
     };
 }

@@ -77,6 +77,10 @@ impl ToolObject {
             )));
         }
         loader.map_max_entries("EVENTS", opts.ring_bytes);
+        // Records wake the reader once the ring is a quarter full, whatever
+        // their timing, so a burst cannot fill it between polls.
+        let wakeup_bytes = u64::from(opts.ring_bytes / 4);
+        loader.override_global("WAKEUP_BYTES", &wakeup_bytes, false);
         let mut ebpf = loader.load(self.bytes).map_err(|e| {
             Error::Load(format!(
                 "{}: {}",

@@ -18,7 +18,7 @@ use ebpftop_common::{
     opensnoop::{OpenArgs, OpenEvent, OpenSyscall, PATH_LARGE, PATH_SMALL},
 };
 use ebpftop_ebpf::{
-    EVENTS, SYSCALL_RET, count_lost, current_task_if_selected, fill_header, filter_has,
+    EVENTS, SYSCALL_RET, count_lost, current_task_if_selected, fill_header, filter_has, submit,
     syscall_arg, tp_u64,
 };
 
@@ -213,6 +213,8 @@ fn emit<const N: usize>(args: &OpenArgs, ret: i64, pid_tgid: u64) -> Emitted {
         fixed.syscall = args.syscall;
         fixed.path_len = len as i32;
     }
-    entry.submit(0);
+    // SAFETY: the header was filled above.
+    let now = unsafe { (*event).fixed.header.ts_ns };
+    submit(entry, now);
     Emitted::Done
 }

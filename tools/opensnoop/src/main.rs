@@ -1,31 +1,13 @@
 //! opensnoop, user half: which hooks to attach, and events to records.
 
-use std::{io, process::ExitCode};
+use std::{collections::HashMap, io, process::ExitCode};
 
 use ebpftop_cli::{TraceSpec, run_main, trace};
 use ebpftop_common::opensnoop::{OpenEventFixed, OpenSyscall};
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
-use ebpftop_runtime::{
-    AttachPoint::Tracepoint, Candidate, Clock, Hook, ToolObject, embedded_object, read_record,
-};
+use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hook};
 use opensnoop::{cli::Args, flags};
 use serde::Serialize;
-
-macro_rules! syscall_hook {
-    ($name:literal, $program:literal, $tracepoint:literal, $required:literal) => {
-        Hook {
-            name: $name,
-            candidates: &[Candidate {
-                program: $program,
-                at: Tracepoint {
-                    category: "syscalls",
-                    name: $tracepoint,
-                },
-            }],
-            required: $required,
-        }
-    };
-}
 
 /// openat is everywhere; open exists on x86_64 but not on aarch64, and
 /// openat2 since Linux 5.6: those two are attached where the kernel has them.
@@ -73,7 +55,7 @@ struct OpenRecord<'a> {
     errno: Option<i64>,
     error: Option<&'static str>,
     flags: u64,
-    flags_str: String,
+    flags_str: &'a str,
     #[serde(serialize_with = "octal")]
     mode: u32,
     dfd: i32,
@@ -100,7 +82,7 @@ impl Record for OpenRecord<'_> {
             .cell(self.fd.unwrap_or(-1))
             .cell(self.errno.unwrap_or(0));
         if self.extended {
-            row.cell(self.syscall).cell(&self.flags_str);
+            row.cell(self.syscall).cell(self.flags_str);
             if flags::uses_mode(self.flags) {
                 row.cell(format_args!("{:04o}", self.mode));
             } else {
@@ -114,7 +96,26 @@ impl Record for OpenRecord<'_> {
     }
 }
 
-fn to_record<'a>(data: &'a [u8], clock: &Clock, extended: bool) -> Option<OpenRecord<'a>> {
+/// Decoded flag names by value: a process opens with few distinct flag
+/// sets, so each is decoded once rather than per event.
+#[derive(Default)]
+struct FlagNames(HashMap<u64, String>);
+
+impl FlagNames {
+    fn get(&mut self, flags: u64) -> &str {
+        if self.0.len() > 4096 {
+            self.0.clear();
+        }
+        self.0.entry(flags).or_insert_with(|| flags::decode(flags))
+    }
+}
+
+fn to_record<'a>(
+    data: &'a [u8],
+    clock: &Clock,
+    names: &'a mut FlagNames,
+    extended: bool,
+) -> Option<OpenRecord<'a>> {
     let e: OpenEventFixed = read_record(data)?;
     let tail = &data[size_of::<OpenEventFixed>()..];
     let path = (e.path_len > 0).then(|| {
@@ -139,7 +140,7 @@ fn to_record<'a>(data: &'a [u8], clock: &Clock, extended: bool) -> Option<OpenRe
         errno: failed.then_some(-e.ret),
         error: if failed { errno_name(-e.ret) } else { None },
         flags: e.flags,
-        flags_str: flags::decode(e.flags),
+        flags_str: names.get(e.flags),
         mode: e.mode,
         dfd: e.dfd,
         path,
@@ -161,8 +162,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         globals: Vec::new(),
     };
     let extended = args.extended;
+    let mut names = FlagNames::default();
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock, extended) {
+        match to_record(data, clock, &mut names, extended) {
             Some(r) => out.emit(&r),
             None => Err(io::Error::other(format!(
                 "short record of {} bytes from the kernel",

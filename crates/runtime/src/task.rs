@@ -1,0 +1,95 @@
+//! Struct offsets the kernel programs read through, from the running
+//! kernel's BTF.
+
+use ebpftop_common::TaskOffsets;
+
+use crate::{Error, btf::KernelBtf};
+
+/// The name of the global the programs read [`TaskOffsets`] from.
+pub const TASK_OFFSETS_GLOBAL: &str = "TASK";
+
+/// Resolves [`TaskOffsets`] for this kernel. A kernel without BTF, or whose
+/// `task_struct` lacks a field, gets a one-line error naming it.
+pub fn task_offsets() -> Result<TaskOffsets, Error> {
+    let btf = KernelBtf::load()
+        .map_err(|e| Error::Btf(format!("{e} (the kernel needs CONFIG_DEBUG_INFO_BTF)")))?;
+    task_offsets_from(&btf)
+}
+
+pub fn task_offsets_from(btf: &KernelBtf) -> Result<TaskOffsets, Error> {
+    let field = |name: &str, size: u32| -> Result<u32, Error> {
+        let m = btf
+            .member("task_struct", name)
+            .map_err(|e| Error::Btf(e.to_string()))?;
+        if m.bitfield.is_some() || m.size != size {
+            return Err(Error::Btf(format!(
+                "task_struct.{name} is {} bytes{}, expected {size}",
+                m.size,
+                if m.bitfield.is_some() {
+                    " (a bitfield)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(m.offset)
+    };
+    let ptr = size_of::<u64>() as u32;
+    Ok(TaskOffsets {
+        real_parent: field("real_parent", ptr)?,
+        tgid: field("tgid", 4)?,
+        pid: field("pid", 4)?,
+        exit_code: field("exit_code", 4)?,
+        start_time: field("start_time", 8)?,
+        group_leader: field("group_leader", ptr)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offsets from our parser against bpftool's dump of the same BTF.
+    #[test]
+    fn task_offsets_agree_with_bpftool() {
+        let Ok(out) = std::process::Command::new("bpftool")
+            .args([
+                "btf",
+                "dump",
+                "file",
+                "/sys/kernel/btf/vmlinux",
+                "format",
+                "raw",
+            ])
+            .output()
+        else {
+            eprintln!("bpftool missing; skipped");
+            return;
+        };
+        let dump = String::from_utf8_lossy(&out.stdout);
+        // The STRUCT 'task_struct' block: member lines `'name' type_id=N bits_offset=B`.
+        let start = dump
+            .find("STRUCT 'task_struct' size=")
+            .expect("task_struct in BTF");
+        let block: Vec<&str> = dump[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with('\t'))
+            .collect();
+        let bits = |name: &str| -> u32 {
+            let l = block
+                .iter()
+                .find(|l| l.trim_start().starts_with(&format!("'{name}' ")))
+                .unwrap_or_else(|| panic!("{name} in bpftool's task_struct"));
+            let b = l.split("bits_offset=").nth(1).unwrap();
+            b.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        let o = task_offsets().expect("offsets");
+        assert_eq!(o.real_parent * 8, bits("real_parent"));
+        assert_eq!(o.tgid * 8, bits("tgid"));
+        assert_eq!(o.pid * 8, bits("pid"));
+        assert_eq!(o.exit_code * 8, bits("exit_code"));
+        assert_eq!(o.start_time * 8, bits("start_time"));
+        assert_eq!(o.group_leader * 8, bits("group_leader"));
+    }
+}
