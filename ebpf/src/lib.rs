@@ -11,12 +11,16 @@ use aya_ebpf::{
     helpers::generated::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
         bpf_get_current_task, bpf_get_current_uid_gid, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_probe_read_user, bpf_probe_read_user_str,
     },
     macros::map,
     maps::{HashMap, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
     programs::TracePointContext,
 };
 use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAKEUP_INTERVAL_NS};
+
+pub mod syscall_latency;
+pub mod tcp;
 
 /// Set by user space before load (`EbpfLoader::set_global`). It lives in
 /// `.rodata`, which the kernel freezes, so the verifier knows its value and
@@ -287,6 +291,92 @@ pub fn take_syscall(ctx: &TracePointContext) -> Option<(SavedSyscall, u64, i64)>
     // SAFETY: `ret` offset of syscalls:sys_exit_*.
     let ret = unsafe { tp_u64(ctx.as_ptr(), SYSCALL_RET) } as i64;
     Some((saved, pid_tgid, ret))
+}
+
+/// A NUL-terminated string read from user memory into a record.
+#[derive(Clone, Copy)]
+pub struct UserStr {
+    /// Bytes written including the NUL, or a negative errno when the
+    /// memory could not be read (0 for a null pointer).
+    pub len: i32,
+    /// The string did not fit: the buffer holds its first `size - 1` bytes.
+    pub truncated: bool,
+}
+
+/// Reads the user string at `src` into `size` bytes at `dst`. A result that
+/// fills the buffer is checked against the byte after it, so a string of
+/// exactly `size - 1` bytes is not called truncated.
+///
+/// # Safety
+/// `dst` must point at `size` writable bytes (a ring buffer reservation).
+#[inline(always)]
+pub unsafe fn read_user_str(dst: *mut u8, size: usize, src: u64) -> UserStr {
+    if src == 0 {
+        return UserStr {
+            len: 0,
+            truncated: false,
+        };
+    }
+    // SAFETY: the caller guarantees `size` writable bytes at `dst`; the
+    // helper checks the source address.
+    let len = unsafe { bpf_probe_read_user_str(dst.cast(), size as u32, src as *const _) };
+    let mut truncated = false;
+    if len == size as i64 {
+        let mut next = 0u8;
+        // SAFETY: one byte into a stack variable.
+        let r = unsafe {
+            bpf_probe_read_user(
+                (&raw mut next).cast(),
+                1,
+                (src + size as u64 - 1) as *const _,
+            )
+        };
+        truncated = r != 0 || next != 0;
+    }
+    UserStr {
+        len: len as i32,
+        truncated,
+    }
+}
+
+/// What a record writer found (see [`emit_small_or_large`]).
+pub enum Written {
+    /// The record is complete; submit it stamped `ts_ns`.
+    Complete { ts_ns: u64 },
+    /// A string filled its buffer in the small record: write it again
+    /// into the large one. From the large writer: submit as it is (the
+    /// writer has marked the cut).
+    NeedsLarger { ts_ns: u64 },
+}
+
+/// Emits one event, usually as a small record `S`; when `write_small`
+/// finds that a string did not fit, the reservation is dropped and the
+/// event is written into a large record `L` instead. Most strings (paths,
+/// options) are short, so most events cost a small copy, and a long one is
+/// never cut at the small size. A full ring buffer is counted as lost.
+#[inline(always)]
+pub fn emit_small_or_large<S: 'static, L: 'static>(
+    write_small: impl FnOnce(*mut S) -> Written,
+    write_large: impl FnOnce(*mut L) -> Written,
+) {
+    let Some(mut entry) = EVENTS.reserve::<S>(0) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    match write_small(entry.as_mut_ptr()) {
+        Written::Complete { ts_ns } => {
+            submit(entry, ts_ns);
+            return;
+        }
+        Written::NeedsLarger { .. } => entry.discard(0),
+    }
+    let Some(mut entry) = EVENTS.reserve::<L>(0) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    let (Written::Complete { ts_ns } | Written::NeedsLarger { ts_ns }) =
+        write_large(entry.as_mut_ptr());
+    submit(entry, ts_ns);
 }
 
 #[cfg(not(test))]

@@ -242,7 +242,7 @@ impl Workload {
     /// Started through `setpriv` as another uid/gid when `as_user` is set.
     pub fn start_as<S: AsRef<std::ffi::OsStr>>(as_user: Option<u32>, args: &[S]) -> Workload {
         let workload = bin("ebpftop-workload");
-        let mut cmd = match as_user {
+        let cmd = match as_user {
             Some(uid) => {
                 let mut c = Command::new("setpriv");
                 c.arg(format!("--reuid={uid}"))
@@ -253,6 +253,19 @@ impl Workload {
             }
             None => Command::new(&workload),
         };
+        Workload::spawn(cmd, args)
+    }
+
+    /// Started inside network namespace `netns` (`ip netns exec` execs
+    /// the workload in place, so the pid is the workload's).
+    pub fn start_in_netns<S: AsRef<std::ffi::OsStr>>(netns: &NetNs, args: &[S]) -> Workload {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &netns.0])
+            .arg(bin("ebpftop-workload"));
+        Workload::spawn(cmd, args)
+    }
+
+    fn spawn<S: AsRef<std::ffi::OsStr>>(mut cmd: Command, args: &[S]) -> Workload {
         let mut child = cmd
             .args(args)
             .arg("--wait-stdin")
@@ -321,5 +334,47 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A network namespace of the test's own, with its loopback up; deleted
+/// on drop. Nothing done inside it touches the host's network.
+pub struct NetNs(pub String);
+
+impl NetNs {
+    pub fn new(tag: &str) -> NetNs {
+        let name = format!("ebpftop-{tag}-{}", std::process::id());
+        let ns = NetNs(name);
+        ns.run("ip", &["netns", "add", &ns.0], false);
+        ns.run("ip", &["link", "set", "lo", "up"], true);
+        ns
+    }
+
+    /// Runs `program args` inside the namespace (or outside, for `ip
+    /// netns` itself), panicking with its stderr when it fails.
+    pub fn run(&self, program: &str, args: &[&str], inside: bool) {
+        let mut cmd = if inside {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &self.0, program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        let out = cmd
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} {args:?}: {e} (cargo xtask test installs it)"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} in {}: {}",
+            self.0,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }

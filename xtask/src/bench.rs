@@ -31,9 +31,11 @@ pub struct BenchArgs {
     /// The tool to benchmark against its libbpf-tools namesake.
     #[arg(value_enum)]
     tool: Tool,
-    /// Syscalls per workload run (overhead and delivery runs).
-    #[arg(long, default_value_t = 2_000_000)]
-    iterations: u64,
+    /// Iterations per workload run (overhead and delivery runs); by
+    /// default 2,000,000 opens for opensnoop, 5,000 fork+execs for execsnoop,
+    /// 5,000,000 getppid for syscount and syslat.
+    #[arg(long)]
+    iterations: Option<u64>,
     /// Rounds; each runs every measurement once per tracer, interleaved.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -42,6 +44,9 @@ pub struct BenchArgs {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Tool {
     Opensnoop,
+    Execsnoop,
+    Syscount,
+    Syslat,
 }
 
 /// The workload's comm, which delivery runs filter on.
@@ -56,16 +61,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if !is_root() {
         bail!("benchmarks load BPF programs and must run as root: sudo -E cargo xtask bench ...");
     }
-    if args.rounds == 0 || args.iterations == 0 {
+    if args.rounds == 0 || args.iterations == Some(0) {
         bail!("--rounds and --iterations must be at least 1");
     }
     match args.tool {
         Tool::Opensnoop => opensnoop(&args),
+        Tool::Execsnoop => execsnoop(&args),
+        Tool::Syscount => syscount(&args, "syscount", &[]),
+        Tool::Syslat => syscount(&args, "syslat", &["-L"]),
     }
 }
 
 fn opensnoop(args: &BenchArgs) -> Result<()> {
-    let mut b = Bench::new("opensnoop", "/usr/sbin/opensnoop", "open", args)?;
+    let mut b = Bench::new("opensnoop", "/usr/sbin/opensnoop", "open", 2_000_000, args)?;
     let n = b.n.to_string();
     let opens = ["open-loop", &n, "/dev/null", "--comm", COMM];
     let json: LineTest = |l| l.contains(r#""ebpftop-bench""#) && l.contains(r#""/dev/null""#);
@@ -87,7 +95,86 @@ fn opensnoop(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+fn execsnoop(args: &BenchArgs) -> Result<()> {
+    let mut b = Bench::new("execsnoop", "/usr/sbin/execsnoop", "fork+exec", 5_000, args)?;
+    // Markers are failed execs, which libbpf-tools shows only with -x.
+    b.poke = exec_marker;
+    let n = b.n.to_string();
+    let execs = ["exec-loop", &n, "/bin/true", "--comm", COMM];
+    let json: LineTest = |l| l.contains(r#""argv":["/bin/true"]"#) && l.contains(r#""ret":0"#);
+    let table: LineTest = |l| l.trim_end().ends_with(" 0 /bin/true");
+    for round in 1..=args.rounds {
+        b.round = round;
+        b.startup(0, &[])?;
+        b.startup(1, &["-x"])?;
+        let base = b.untraced(&execs)?;
+        b.traced(0, &[], &execs, base)?;
+        b.traced(1, &["-x"], &execs, base)?;
+        // The children exec with the workload's comm, which -c selects in
+        // the kernel; libbpf-tools has no comm filter, nor JSON.
+        b.delivery(0, "JSON", &["--json", "-c", COMM], json, &execs)?;
+        let theirs = b.delivery(1, "table", &["-x"], table, &execs)?;
+        b.record_delivery(1, "JSON", theirs);
+        b.delivery(0, "table", &["-c", COMM], table, &execs)?;
+    }
+    b.finish(
+        "libbpf-tools has no JSON output: its table runs fill both of its delivery rows. \
+         It traces every process (no comm filter): a /bin/true run elsewhere counts too.",
+    );
+    Ok(())
+}
+
+/// Aggregating tools (nothing per event reaches user space): the cost a
+/// traced getppid pays, and the tracer's own CPU over the run. `tool` runs
+/// system-wide against libbpf-tools' syscount with `theirs` (syslat times
+/// every syscall, like `syscount -L`, the nearest libbpf-tools has).
+fn syscount(args: &BenchArgs, tool: &str, theirs: &[&str]) -> Result<()> {
+    let mut b = Bench::new(tool, "/usr/sbin/syscount", "getppid", 5_000_000, args)?;
+    let n = b.n.to_string();
+    let calls = ["getppid-loop", &n, "--comm", COMM];
+    for round in 1..=args.rounds {
+        b.round = round;
+        let base = b.untraced(&calls)?;
+        b.traced(0, &[], &calls, base)?;
+        b.traced(1, theirs, &calls, base)?;
+    }
+    b.report.print();
+    let vs = match theirs {
+        [] => "libbpf-tools syscount".to_string(),
+        flags => format!("libbpf-tools syscount {}", flags.join(" ")),
+    };
+    println!("{tool} vs {vs}, both system-wide, output at Ctrl-C only.");
+    b.report.print_ratios(&[
+        ("added ns per getppid", "added cost per getppid"),
+        ("tracer CPU under load (s)", "tracer CPU"),
+        ("peak RSS, system-wide under load (MB)", "RSS under load"),
+    ]);
+    Ok(())
+}
+
 type LineTest = fn(&str) -> bool;
+
+/// What a marker thread does with the marker path every millisecond.
+type Poke = fn(&CString);
+
+/// Opens `path` (and closes what it opened).
+fn open_marker(path: &CString) {
+    // SAFETY: a NUL-terminated path; an fd, if any, is closed.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+    }
+}
+
+/// Execs `path`, which does not exist: the exec fails before it could
+/// replace anything, and tracers of execs show the failure.
+fn exec_marker(path: &CString) {
+    let argv = [path.as_ptr(), std::ptr::null()];
+    // SAFETY: a NUL-terminated path and a NULL-terminated argv.
+    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+}
 
 /// One benchmark run: both tracers, the workload, the figures so far.
 struct Bench {
@@ -95,6 +182,8 @@ struct Bench {
     workload: PathBuf,
     /// What one workload iteration does, for row names ("ns per open").
     op: &'static str,
+    /// How the marker is shown to the tracers.
+    poke: Poke,
     n: u64,
     round: usize,
     rounds: usize,
@@ -103,7 +192,14 @@ struct Bench {
 
 impl Bench {
     /// Builds our `tool` and the workload, and checks libbpf-tools' is there.
-    fn new(tool: &str, theirs: &str, op: &'static str, args: &BenchArgs) -> Result<Bench> {
+    fn new(
+        tool: &str,
+        theirs: &str,
+        op: &'static str,
+        default_n: u64,
+        args: &BenchArgs,
+    ) -> Result<Bench> {
+        let n = args.iterations.unwrap_or(default_n);
         let root = project_root();
         run_cmd(Command::new("cargo").current_dir(&root).args([
             "build",
@@ -122,14 +218,15 @@ impl Bench {
             "{tool}: ours ({}) vs libbpf-tools ({theirs}), {} iterations per workload run, \
              median of {} interleaved rounds",
             ours.display(),
-            args.iterations,
+            n,
             args.rounds
         );
         Ok(Bench {
             tracers: [ours, PathBuf::from(theirs)],
             workload: root.join("target/release/ebpftop-workload"),
             op,
-            n: args.iterations,
+            poke: open_marker,
+            n,
             round: 0,
             rounds: args.rounds,
             report: Report::new(title),
@@ -147,7 +244,7 @@ impl Bench {
         self.progress(&format!("start-up, {}", LABELS[side]));
         let marker = marker_path();
         let t = Tracer::spawn(&self.tracers[side], args, Out::Pty, Some(&marker), None)?;
-        let ms = (t.wait_marker(&marker)? - t.spawned).as_secs_f64() * 1e3;
+        let ms = (t.wait_marker(&marker, self.poke)? - t.spawned).as_secs_f64() * 1e3;
         let s = t.stop()?;
         self.report
             .add("start-up to first event (ms)", side + 1, ms);
@@ -199,7 +296,7 @@ impl Bench {
             Some(&marker),
             Some(test),
         )?;
-        t.wait_marker(&marker)?;
+        t.wait_marker(&marker, self.poke)?;
         time_workload(&self.workload, w_args)?;
         t.wait_caught_up(self.n);
         let s = t.stop()?;
@@ -489,22 +586,16 @@ impl Tracer {
         )
     }
 
-    /// Opens `marker` every millisecond, from a thread named like the
-    /// workload (so comm filters let it through), until the tracer prints
-    /// it; returns when the line was read.
-    fn wait_marker(&self, marker: &str) -> Result<Instant> {
+    /// Pokes `marker` (opens it, by default) every millisecond, from a
+    /// thread named like the workload (so comm filters let it through),
+    /// until the tracer prints it; returns when the line was read.
+    fn wait_marker(&self, marker: &str, poke: Poke) -> Result<Instant> {
         let stop = Arc::new(AtomicBool::new(false));
         let path = CString::new(marker)?;
         let stop2 = Arc::clone(&stop);
         let poker = thread::Builder::new().name(COMM.into()).spawn(move || {
             while !stop2.load(Relaxed) {
-                // SAFETY: a NUL-terminated path; an fd, if any, is closed.
-                unsafe {
-                    let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-                    if fd >= 0 {
-                        libc::close(fd);
-                    }
-                }
+                poke(&path);
                 thread::sleep(MS);
             }
         })?;

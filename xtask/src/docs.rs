@@ -11,7 +11,24 @@ use crate::project_root;
 
 /// Every tool's command line. A new tool adds one line here.
 fn commands() -> Vec<clap::Command> {
-    vec![opensnoop::cli::Args::command()]
+    vec![
+        opensnoop::cli::Args::command(),
+        statsnoop::cli::Args::command(),
+        mountsnoop::cli::Args::command(),
+        execsnoop::cli::Args::command(),
+        tcpconnect::cli::Args::command(),
+        tcpconnlat::cli::Args::command(),
+        tcplife::cli::Args::command(),
+        tcpaccept::cli::Args::command(),
+        tcpstates::cli::Args::command(),
+        tcpretrans::cli::Args::command(),
+        gethostlatency::cli::Args::command(),
+        exitsnoop::cli::Args::command(),
+        sigsnoop::cli::Args::command(),
+        syscount::cli::Args::command(),
+        syslat::cli::Args::command(),
+        // New tools: one line each, above this comment.
+    ]
 }
 
 pub fn run_docs() -> Result<()> {

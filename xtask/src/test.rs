@@ -13,6 +13,9 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("/usr/sbin/opensnoop", "libbpf-tools"),
     ("/usr/sbin/bpftool", "bpftool"),
     ("/usr/bin/setpriv", "util-linux"),
+    // tcpretrans's test drops packets inside a network namespace of its own.
+    ("/usr/sbin/iptables", "iptables"),
+    ("/usr/sbin/ip", "iproute2"),
 ];
 
 pub fn run_tests(extra: &[String]) -> Result<()> {

@@ -43,6 +43,21 @@ impl FilterArgs {
     }
 }
 
+/// [`FilterArgs`] for tools whose own `-t` means something else
+/// (exitsnoop's `--threads`): the thread filter is `--tid` only.
+#[derive(Args, Debug, Clone, Default)]
+#[command(mut_arg("tid", |a| a.short(None)))]
+pub struct ProcessFilterArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+impl ProcessFilterArgs {
+    pub fn spec(&self, failed_only: bool) -> FilterSpec {
+        self.filter.spec(failed_only)
+    }
+}
+
 /// How to print.
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Output")]
@@ -94,6 +109,23 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn process_filter_frees_short_t() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Tool {
+            #[arg(short = 't')]
+            threads: bool,
+            #[command(flatten)]
+            filter: ProcessFilterArgs,
+        }
+        Tool::command().debug_assert();
+        let t = Tool::try_parse_from(["tool", "-t", "--tid", "1", "-p", "2"]).unwrap();
+        assert!(t.threads);
+        assert_eq!(t.filter.spec(false).tid, Some(1));
+        assert_eq!(t.filter.spec(false).pid, Some(2));
+    }
 
     #[test]
     fn seconds() {

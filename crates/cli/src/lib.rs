@@ -3,13 +3,19 @@
 //! ([`trace`]): load, attach, read, print, count losses, stop cleanly.
 
 pub mod args;
+pub mod interval;
 mod logger;
+pub mod syscalls;
 mod trace;
 
 use std::process::ExitCode;
 
-pub use args::{FilterArgs, OutputArgs, RunArgs};
-pub use trace::{TraceSpec, trace};
+pub use args::{FilterArgs, OutputArgs, ProcessFilterArgs, RunArgs};
+pub use interval::{
+    Cumulative, Deltas, IntervalArgs, IntervalSpec, IntervalTool, Stamp, SummaryOutputArgs,
+    run_intervals,
+};
+pub use trace::{RecordHandler, TraceSpec, trace, trace_with};
 
 /// Runs a tool's `run` and turns its result into one line and an exit code:
 /// `tool: cause: cause` and 1 on error, 0 when the output's reader went

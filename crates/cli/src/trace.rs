@@ -31,6 +31,38 @@ pub fn trace<F>(spec: TraceSpec<'_>, on_record: F) -> anyhow::Result<()>
 where
     F: FnMut(&[u8], &Clock, &mut Output) -> io::Result<()>,
 {
+    trace_with(spec, OnRecord(on_record))
+}
+
+/// What a tool that holds records back does with the ring buffer's
+/// records, every tick and at the end (e.g. pairing a syscall's entry
+/// record with its exit record, and reporting entries left unpaired).
+pub trait RecordHandler {
+    /// One ring buffer record.
+    fn record(&mut self, data: &[u8], clock: &Clock, out: &mut Output) -> io::Result<()>;
+    /// Every second.
+    fn tick(&mut self, _clock: &Clock, _out: &mut Output) -> io::Result<()> {
+        Ok(())
+    }
+    /// Once, after the last record, before losses are totalled.
+    fn finish(&mut self, _clock: &Clock, _out: &mut Output) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct OnRecord<F>(F);
+
+impl<F> RecordHandler for OnRecord<F>
+where
+    F: FnMut(&[u8], &Clock, &mut Output) -> io::Result<()>,
+{
+    fn record(&mut self, data: &[u8], clock: &Clock, out: &mut Output) -> io::Result<()> {
+        (self.0)(data, clock, out)
+    }
+}
+
+/// [`trace`] with a [`RecordHandler`].
+pub fn trace_with<H: RecordHandler>(spec: TraceSpec<'_>, handler: H) -> anyhow::Result<()> {
     let tool = spec.object.tool;
     let filter = spec.filter.build()?;
     // Before attaching: a Ctrl-C from here on is read by the loop.
@@ -46,7 +78,7 @@ where
         .context("the object has no EVENTS ring buffer")?;
     event_loop.set_ring(ring)?;
     let mut consumer = Streamer {
-        on_record,
+        handler,
         out: Output::stdout(tool, spec.output, spec.columns),
         lost: loaded.lost.take(),
         clock: Clock::new(),
@@ -65,7 +97,11 @@ where
         return Ok(());
     }
     // Whatever was lost after the last tick is reported too.
-    match consumer.report_lost() {
+    match consumer
+        .handler
+        .finish(&consumer.clock, &mut consumer.out)
+        .and_then(|()| consumer.report_lost())
+    {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
         r => r?,
     }
@@ -82,15 +118,15 @@ where
     Ok(())
 }
 
-struct Streamer<F> {
-    on_record: F,
+struct Streamer<H> {
+    handler: H,
     out: Output,
     lost: Option<LostCounter>,
     clock: Clock,
     events: u64,
 }
 
-impl<F> Streamer<F> {
+impl<H> Streamer<H> {
     fn report_lost(&mut self) -> io::Result<()> {
         let Some(lost) = self.lost.as_mut() else {
             return Ok(());
@@ -110,13 +146,10 @@ impl<F> Streamer<F> {
     }
 }
 
-impl<F> Consumer for Streamer<F>
-where
-    F: FnMut(&[u8], &Clock, &mut Output) -> io::Result<()>,
-{
+impl<H: RecordHandler> Consumer for Streamer<H> {
     fn record(&mut self, data: &[u8]) -> io::Result<()> {
         self.events += 1;
-        (self.on_record)(data, &self.clock, &mut self.out)
+        self.handler.record(data, &self.clock, &mut self.out)
     }
 
     fn batch_done(&mut self) -> io::Result<()> {
@@ -124,6 +157,7 @@ where
     }
 
     fn tick(&mut self) -> io::Result<bool> {
+        self.handler.tick(&self.clock, &mut self.out)?;
         self.report_lost()?;
         Ok(true)
     }

@@ -5,7 +5,18 @@
 //! half reads the same bytes. One definition, two compilers.
 #![no_std]
 
+pub mod execsnoop;
+pub mod exitsnoop;
+pub mod gethostlatency;
+pub mod loglinear;
+pub mod mountsnoop;
 pub mod opensnoop;
+pub mod sigsnoop;
+pub mod statsnoop;
+pub mod syscall_latency;
+pub mod syscount;
+pub mod syslat;
+pub mod tcp;
 
 /// Length of `task_struct.comm`, including its NUL.
 pub const COMM_LEN: usize = 16;
@@ -121,16 +132,26 @@ pub enum LostReason {
     /// A map holding in-flight state (e.g. syscall arguments between enter
     /// and exit) was full, so the event could not be completed.
     InFlightFull = 1,
+    /// A map aggregating in the kernel (counts or histograms by key) had no
+    /// room for a new key, so the event was not counted.
+    KeyMapFull = 2,
 }
 
 impl LostReason {
-    pub const COUNT: u32 = 2;
-    pub const ALL: [LostReason; 2] = [LostReason::RingBufFull, LostReason::InFlightFull];
+    /// Objects built before a reason was added have a shorter LOST map;
+    /// user space reads only the slots an object has.
+    pub const COUNT: u32 = 3;
+    pub const ALL: [LostReason; 3] = [
+        LostReason::RingBufFull,
+        LostReason::InFlightFull,
+        LostReason::KeyMapFull,
+    ];
 
     pub const fn describe(self) -> &'static str {
         match self {
             LostReason::RingBufFull => "ring buffer full",
             LostReason::InFlightFull => "in-flight map full",
+            LostReason::KeyMapFull => "aggregation map full",
         }
     }
 }

@@ -156,9 +156,36 @@ pub fn errno_name(errno: i64) -> Option<&'static str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The errno `-e` style arguments name: `ENOENT` (any case) or `2`.
+/// Aliases (EWOULDBLOCK, EDEADLOCK) are taken too.
+pub fn parse_errno(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse::<i64>() {
+        return (n > 0 && n < 4096).then_some(n);
+    }
+    let upper = s.to_ascii_uppercase();
+    match upper.as_str() {
+        "EWOULDBLOCK" => return Some(11),
+        "EDEADLOCK" => return Some(35),
+        _ => {}
+    }
+    (1..=524).find(|&n| errno_name(n) == Some(upper.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_names_and_numbers() {
+        assert_eq!(parse_errno("ENOENT"), Some(2));
+        assert_eq!(parse_errno("enoent"), Some(2));
+        assert_eq!(parse_errno("2"), Some(2));
+        assert_eq!(parse_errno("EWOULDBLOCK"), Some(libc::EAGAIN as i64));
+        assert_eq!(parse_errno("ERESTARTSYS"), Some(512));
+        assert_eq!(parse_errno("ENOPE"), None);
+        assert_eq!(parse_errno("0"), None);
+        assert_eq!(parse_errno("-2"), None);
+    }
 
     #[test]
     fn agrees_with_libc() {

@@ -2,9 +2,13 @@
 //! sinks, terminal-safe text, errno names, log2 and HDR histograms.
 
 pub mod errno;
+pub mod flags;
 pub mod histogram;
+pub mod loglinear;
 pub mod record;
+pub mod signal;
 pub mod sink;
+pub mod syscalls;
 pub mod table;
 pub mod text;
 

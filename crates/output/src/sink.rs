@@ -120,6 +120,39 @@ impl<W: Write> Output<W> {
         self.w.flush()
     }
 
+    /// A JSON line for something that is not one task's event (an
+    /// interval's aggregate row): `event`, then `v`'s fields.
+    pub fn emit_value<T: serde::Serialize>(
+        &mut self,
+        event: &'static str,
+        v: &T,
+    ) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, &Tagged { event, record: v })?;
+        self.w.write_all(b"\n")
+    }
+
+    /// A table row in the tool's columns, built by `f` (aggregating tools,
+    /// whose rows are not events).
+    pub fn row(&mut self, f: impl FnOnce(&mut Row<'_>)) -> io::Result<()> {
+        self.line.clear();
+        let mut row = Row::new(&mut self.line, &mut self.scratch, &self.cols);
+        f(&mut row);
+        self.line.push('\n');
+        self.w.write_all(self.line.as_bytes())
+    }
+
+    /// Text as it is: histograms, blank lines between intervals.
+    pub fn text(&mut self, s: &str) -> io::Result<()> {
+        self.w.write_all(s.as_bytes())
+    }
+
+    /// `[HH:MM:SS]` (local time) on a line of its own, as bcc's interval
+    /// tools head each interval.
+    pub fn time_line(&mut self, unix_ns: u64) -> io::Result<()> {
+        let hms = self.clock.hms(unix_ns).to_string();
+        writeln!(self.w, "[{hms}]")
+    }
+
     pub fn into_inner(self) -> W {
         match self.w.into_inner() {
             Ok(w) => w,

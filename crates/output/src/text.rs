@@ -84,6 +84,15 @@ pub fn until_nul(buf: &[u8]) -> &[u8] {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KStr<'a>(pub &'a [u8]);
 
+impl<'a> KStr<'a> {
+    /// A string the kernel read with `bpf_probe_read_user_str` into `buf`,
+    /// which returned `len` (bytes with the NUL, or -errno): `None` when
+    /// nothing was read.
+    pub fn from_read(buf: &'a [u8], len: i32) -> Option<KStr<'a>> {
+        (len > 0).then(|| KStr(&buf[..(len as usize - 1).min(buf.len())]))
+    }
+}
+
 impl serde::Serialize for KStr<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&json_text(self.0))

@@ -35,6 +35,16 @@ pub enum AttachPoint {
     FExit {
         function: &'static str,
     },
+    /// A user-space function's entry (uprobe) or return (uretprobe), in
+    /// every process; `target` is a library name (`libc`) or a path.
+    UProbe {
+        target: &'static str,
+        symbol: &'static str,
+    },
+    URetProbe {
+        target: &'static str,
+        symbol: &'static str,
+    },
 }
 
 impl fmt::Display for AttachPoint {
@@ -47,6 +57,8 @@ impl fmt::Display for AttachPoint {
             Self::Kretprobe { function } => write!(f, "kretprobe {function}"),
             Self::FEntry { function } => write!(f, "fentry {function}"),
             Self::FExit { function } => write!(f, "fexit {function}"),
+            Self::UProbe { target, symbol } => write!(f, "uprobe {target}:{symbol}"),
+            Self::URetProbe { target, symbol } => write!(f, "uretprobe {target}:{symbol}"),
         }
     }
 }
@@ -203,6 +215,9 @@ fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
         AttachPoint::Kprobe { .. } | AttachPoint::Kretprobe { .. } if !features.kprobes => {
             return Err("kernel has no kprobes (CONFIG_KPROBES is off)".into());
         }
+        AttachPoint::UProbe { .. } | AttachPoint::URetProbe { .. } if !features.uprobes => {
+            return Err("kernel has no uprobes (CONFIG_UPROBE_EVENTS is off)".into());
+        }
         AttachPoint::FEntry { .. }
         | AttachPoint::FExit { .. }
         | AttachPoint::BtfTracepoint { .. }
@@ -248,6 +263,20 @@ fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
         (AttachPoint::FExit { function }, Program::FExit(p)) => {
             load_if_needed(p.load(function, kernel_btf()?))?;
             let id = p.attach().map_err(|e| short(&e))?;
+            Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
+        }
+        (
+            AttachPoint::UProbe { target, symbol } | AttachPoint::URetProbe { target, symbol },
+            Program::UProbe(p),
+        ) => {
+            load_if_needed(p.load())?;
+            let id = p
+                .attach(
+                    symbol,
+                    target,
+                    aya::programs::uprobe::UProbeScope::AllProcesses,
+                )
+                .map_err(|e| short(&e))?;
             Ok(Box::new(p.take_link(id).map_err(|e| short(&e))?))
         }
         (at, p) => Err(format!(

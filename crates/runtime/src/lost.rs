@@ -22,7 +22,9 @@ impl LostCounter {
     /// Totals since load, per reason.
     pub fn totals(&self) -> Result<[u64; LostReason::COUNT as usize], Error> {
         let mut out = [0; LostReason::COUNT as usize];
-        for reason in LostReason::ALL {
+        // An object built before the last reason was added has fewer slots.
+        let slots = self.map.len();
+        for reason in LostReason::ALL.into_iter().take(slots as usize) {
             let values = self
                 .map
                 .get(&(reason as u32), 0)

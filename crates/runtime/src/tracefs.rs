@@ -130,6 +130,34 @@ pub fn parse_format(text: &str) -> Vec<Field> {
     fields
 }
 
+/// Checks that tracepoint `category:name` has each `(field, offset,
+/// size)` a kernel program reads at a fixed place; the error names the
+/// first that differs or is missing.
+pub fn check_fields(
+    category: &str,
+    name: &str,
+    expected: &[(&str, usize, usize)],
+) -> Result<(), Error> {
+    let fields = format(category, name)?;
+    for &(field, offset, size) in expected {
+        match fields.iter().find(|f| f.name == field) {
+            Some(f) if f.offset == offset && f.size == size => {}
+            Some(f) => {
+                return Err(Error::Layout(format!(
+                    "{category}:{name}: field {field} at offset {} size {}, expected offset {offset} size {size}",
+                    f.offset, f.size
+                )));
+            }
+            None => {
+                return Err(Error::Layout(format!(
+                    "{category}:{name}: no field {field}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks that a syscall tracepoint lays out its record as the kernel
 /// programs assume: `__syscall_nr` at 8, then 8-byte arguments (or `ret`)
 /// from offset 16.

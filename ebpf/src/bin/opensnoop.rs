@@ -8,7 +8,7 @@
 
 use aya_ebpf::{
     EbpfContext,
-    helpers::generated::{bpf_get_current_pid_tgid, bpf_probe_read_user, bpf_probe_read_user_str},
+    helpers::generated::{bpf_get_current_pid_tgid, bpf_probe_read_user},
     macros::{map, tracepoint},
     maps::HashMap,
     programs::TracePointContext,
@@ -18,8 +18,8 @@ use ebpftop_common::{
     opensnoop::{OpenArgs, OpenEvent, OpenSyscall, PATH_LARGE, PATH_SMALL},
 };
 use ebpftop_ebpf::{
-    EVENTS, SYSCALL_RET, count_lost, current_task_if_selected, fill_header, filter_has, submit,
-    syscall_arg, tp_u64,
+    SYSCALL_RET, Written, count_lost, current_task_if_selected, emit_small_or_large, fill_header,
+    filter_has, read_user_str, syscall_arg, tp_u64,
 };
 
 /// Arguments of opens in flight, by thread id.
@@ -171,38 +171,27 @@ fn on_exit(ctx: &TracePointContext) {
     if ret >= 0 && filter_has(Filter::FAILED_ONLY) {
         return;
     }
-    // Most paths fit the small record; one that fills it is read again into
-    // a PATH_MAX record rather than cut.
-    if emit::<PATH_SMALL>(&args, ret, pid_tgid) == Emitted::PathTooLong {
-        emit::<PATH_LARGE>(&args, ret, pid_tgid);
-    }
-}
-
-#[derive(PartialEq, Eq)]
-enum Emitted {
-    Done,
-    PathTooLong,
+    // Most paths fit the small record; one that does not is read again
+    // into a PATH_MAX record rather than cut.
+    emit_small_or_large(
+        |e: *mut OpenEvent<PATH_SMALL>| write(e, &args, ret, pid_tgid),
+        |e: *mut OpenEvent<PATH_LARGE>| write(e, &args, ret, pid_tgid),
+    );
 }
 
 #[inline(always)]
-fn emit<const N: usize>(args: &OpenArgs, ret: i64, pid_tgid: u64) -> Emitted {
-    let Some(mut entry) = EVENTS.reserve::<OpenEvent<N>>(0) else {
-        count_lost(LostReason::RingBufFull);
-        return Emitted::Done;
-    };
-    let event = entry.as_mut_ptr();
+fn write<const N: usize>(
+    event: *mut OpenEvent<N>,
+    args: &OpenArgs,
+    ret: i64,
+    pid_tgid: u64,
+) -> Written {
     // SAFETY: `event` points at a reserved, writable record of our size;
     // every field the reader uses is written below.
     unsafe {
-        let path = (*event).path.as_mut_ptr();
-        let len = bpf_probe_read_user_str(
-            path.cast(),
-            N as u32,
-            args.filename as *const core::ffi::c_void,
-        );
-        if N == PATH_SMALL && len == N as i64 {
-            entry.discard(0);
-            return Emitted::PathTooLong;
+        let path = read_user_str((*event).path.as_mut_ptr(), N, args.filename);
+        if N == PATH_SMALL && path.truncated {
+            return Written::NeedsLarger { ts_ns: 0 };
         }
         let fixed = &mut (*event).fixed;
         fill_header(&mut fixed.header, pid_tgid);
@@ -211,10 +200,9 @@ fn emit<const N: usize>(args: &OpenArgs, ret: i64, pid_tgid: u64) -> Emitted {
         fixed.mode = args.mode;
         fixed.dfd = args.dfd;
         fixed.syscall = args.syscall;
-        fixed.path_len = len as i32;
+        fixed.path_len = path.len;
+        Written::Complete {
+            ts_ns: fixed.header.ts_ns,
+        }
     }
-    // SAFETY: the header was filled above.
-    let now = unsafe { (*event).fixed.header.ts_ns };
-    submit(entry, now);
-    Emitted::Done
 }

@@ -12,6 +12,66 @@
 //!   O_CLOEXEC, 0644), then opens DIR/ebpftop-missing-PID (ENOENT); prints
 //!   one JSON line: pid, tid, comm, created, created_fd, missing,
 //!   missing_errno. The created file is removed afterwards.
+//! * `exec-loop N PATH`: N times fork, exec PATH (argv: PATH) in the child
+//!   and wait for it; prints the elapsed nanoseconds.
+//! * `exec-self MISSING PATH ARG...`: execs MISSING (which must fail),
+//!   prints one JSON line (pid, tid, ppid, comm, missing_errno), then
+//!   execs PATH with argv PATH ARG... in this same process.
+//! * `exec-thread PATH ARG...`: prints one JSON line (pid, tid), then a
+//!   second thread execs PATH with argv PATH ARG... (the kernel makes it
+//!   the leader, with the process id as its thread id).
+//! * `stat-markers DIR`: creates DIR/ebpftop-stat-PID and a file under a
+//!   path longer than 256 bytes, then newfstatat(existing,
+//!   AT_SYMLINK_NOFOLLOW) = 0, newfstatat(missing) = ENOENT, statx(long,
+//!   AT_NO_AUTOMOUNT, STATX_BASIC_STATS|STATX_BTIME) = 0,
+//!   faccessat2(existing, R_OK|W_OK, AT_EACCESS) = 0, and access(missing,
+//!   F_OK) (faccessat where there is no access) = ENOENT, and
+//!   newfstatat("/xxx...", 5001 bytes) = ENAMETOOLONG; prints one JSON
+//!   line: pid, tid, existing, missing, long, access_syscall.
+//! * `mount-tmpfs DIR`: in a mount namespace of its own (unshare, then /
+//!   made private, recursively), mounts tmpfs "ebpftop-tmpfs" on DIR/mnt
+//!   (MS_NOSUID|MS_NODEV, "size=1m"), unmounts it (MNT_DETACH), mounts it
+//!   with options longer than 256 bytes and unmounts it, tries fstype
+//!   "ebpftop-nofs" (ENODEV), then, where the kernel has the mount API,
+//!   fsopen("tmpfs"), fsconfig(size=2m), fsconfig(create), fsmount,
+//!   move_mount onto DIR/mnt and umount; prints one JSON line: pid, tid,
+//!   mnt_ns, target, long_data, new_api, fs_fd, mnt_fd.
+//!
+//! * `tcp-pair ADDR SEND RECV`: listens on ADDR (port chosen by the kernel),
+//!   connects to it, accepts, sends SEND bytes client to server and RECV
+//!   bytes back, closes both; prints one JSON line: pid, tid, port (the
+//!   listener's), client_port.
+//! * `tcp-stall ADDR PORT SEND MS`: listens on ADDR:PORT, connects to it,
+//!   accepts, writes SEND bytes client to server without reading them,
+//!   waits MS milliseconds (for retransmits when a firewall drops them),
+//!   then closes both; prints one JSON line: pid, tid, port, client_port.
+//! * `resolve HOST`: one getaddrinfo(HOST) through libc; prints one JSON
+//!   line: pid, tid, addresses (how many it returned).
+//! * `connect-once ADDR PORT`: one TCP connect to an IPv4 address that
+//!   sends its SYN only twice (TCP_SYNCNT 1), so an unanswered connect
+//!   times out within ~3 s; prints what `connect` prints.
+//! * `connect ADDR PORT`: one TCP connect; prints one JSON line: pid, tid,
+//!   errno (0 when it connected), client_port (0 when it did not).
+//! * `exit-children MS`: forks a child that sleeps MS ms and exits 3, one
+//!   that waits until the parent SIGKILLs it MS ms later, and one that
+//!   exits 0 at once; then a thread that sleeps MS ms and ends; waits for
+//!   all; prints one JSON line: pid, tid, ppid, code3, killed, clean (the
+//!   children's pids), thread_tid.
+//! * `leader-exits-first MS`: the main thread ends (SYS_exit, not the
+//!   process) while a second thread sleeps MS ms, prints one JSON line
+//!   (pid, leader_tid, tid) and ends the process with status 0.
+//! * `signal-target`: blocks SIGUSR1, ignores SIGUSR2 (SIG_IGN), prints
+//!   one JSON line (pid) and waits for a line or EOF on stdin; it is not
+//!   released by `--wait-stdin` but by the test, after signals are sent.
+//! * `kill PID SIG[,SIG...]`: kill(PID, SIG) for each, in order (numbers);
+//!   prints one JSON line: pid, tid, comm, errnos (0 for success).
+//!
+//! * `syscall-mix`: exactly 100,000 getppid (through syscall(2), which
+//!   libc does not cache), 1,000 openat of a missing path (ENOENT) and 50
+//!   nanosleep of 10 ms; prints one JSON line: pid, tid, getppid, openat,
+//!   openat_errno, nanosleep.
+//! * `getppid-loop N`: N getppid through syscall(2); prints the elapsed
+//!   nanoseconds.
 //!
 //! `--comm NAME` sets the process name (prctl PR_SET_NAME) first thing;
 //! `--wait-stdin` then blocks until a line (or EOF) is read on stdin, so a
@@ -71,16 +131,103 @@ fn work(args: &[OsString]) -> Result<Work, String> {
                 .collect::<Result<Vec<_>, _>>()?;
             Box::new(move || open_paths(&paths))
         }
+        [b"exec-loop", n, path] => {
+            let n = count(n)?;
+            let path = cstring(path)?;
+            Box::new(move || exec_loop(n, &path))
+        }
+        [b"exec-self", missing, path, args @ ..] => {
+            let missing = cstring(missing)?;
+            let argv = std::iter::once(*path)
+                .chain(args.iter().copied())
+                .map(cstring)
+                .collect::<Result<Vec<_>, _>>()?;
+            Box::new(move || exec_self(&missing, &argv))
+        }
+        [b"exec-thread", path, args @ ..] => {
+            let argv = std::iter::once(*path)
+                .chain(args.iter().copied())
+                .map(cstring)
+                .collect::<Result<Vec<_>, _>>()?;
+            Box::new(move || exec_thread(argv))
+        }
         [b"open-markers", dir] => {
             let dir = dir.to_vec();
             Box::new(move || open_markers(&dir))
+        }
+        [b"stat-markers", dir] => {
+            let dir = dir.to_vec();
+            Box::new(move || stat_markers(&dir))
+        }
+        [b"mount-tmpfs", dir] => {
+            let dir = dir.to_vec();
+            Box::new(move || mount_tmpfs(&dir))
+        }
+        [b"tcp-pair", addr, send, recv] => {
+            let addr = ip_addr(addr)?;
+            let (send, recv) = (count(send)? as usize, count(recv)? as usize);
+            Box::new(move || tcp_pair(addr, send, recv))
+        }
+        [b"tcp-stall", addr, port, send, ms] => {
+            let addr = ip_addr(addr)?;
+            let port = count(port)? as u16;
+            let (send, ms) = (count(send)? as usize, count(ms)?);
+            Box::new(move || tcp_stall(addr, port, send, ms))
+        }
+        [b"resolve", host] => {
+            let host = String::from_utf8(host.to_vec()).map_err(|_| "HOST is not UTF-8")?;
+            Box::new(move || resolve(&host))
+        }
+        [b"connect-once", addr, port] => {
+            let addr: std::net::Ipv4Addr = std::str::from_utf8(addr)
+                .ok()
+                .and_then(|a| a.parse().ok())
+                .ok_or("connect-once takes an IPv4 address")?;
+            let port = count(port)? as u16;
+            Box::new(move || connect_once(addr, port))
+        }
+        [b"connect", addr, port] => {
+            let addr = ip_addr(addr)?;
+            let port = count(port)? as u16;
+            Box::new(move || tcp_connect(addr, port))
+        }
+        [b"exit-children", ms] => {
+            let ms = count(ms)?;
+            Box::new(move || exit_children(ms))
+        }
+        [b"signal-target"] => Box::new(signal_target),
+        [b"leader-exits-first", ms] => {
+            let ms = count(ms)?;
+            Box::new(move || leader_exits_first(ms))
+        }
+        [b"kill", pid, sigs] => {
+            let pid = std::str::from_utf8(pid)
+                .ok()
+                .and_then(|p| p.parse::<i32>().ok())
+                .ok_or("kill takes a pid")?;
+            let sigs = sigs
+                .split(|&b| b == b',')
+                .map(|s| count(s).map(|n| n as i32))
+                .collect::<Result<Vec<_>, _>>()?;
+            Box::new(move || kill_each(pid, &sigs))
+        }
+        [b"syscall-mix"] => Box::new(syscall_mix),
+        [b"getppid-loop", n] => {
+            let n = count(n)?;
+            Box::new(move || getppid_loop(n))
         }
         _ => return Err(USAGE.to_string()),
     })
 }
 
-const USAGE: &str = "usage: ebpftop-workload (open-loop N [PATH] | open-paths PATH... | open-markers DIR) \
-                     [--comm NAME] [--wait-stdin]";
+const USAGE: &str =
+    "usage: ebpftop-workload (open-loop N [PATH] | open-paths PATH... | open-markers DIR \
+                     | exec-loop N PATH | exec-self MISSING PATH ARG... | exec-thread PATH ARG...
+                     | stat-markers DIR | mount-tmpfs DIR \
+                     | tcp-pair ADDR SEND RECV | tcp-stall ADDR PORT SEND MS \
+                     | resolve HOST | connect ADDR PORT | connect-once ADDR PORT \
+                     | exit-children MS | leader-exits-first MS | signal-target | kill PID SIG[,SIG...] \
+                     | syscall-mix | getppid-loop N) [--comm NAME] [--wait-stdin]";
 
 /// Splits the common options from the subcommand and its arguments.
 fn parse(args: Vec<OsString>) -> Result<(Common, Vec<OsString>), String> {
@@ -157,6 +304,87 @@ fn open_loop(n: u64, path: &CString) -> Result<(), String> {
     let elapsed = start.elapsed().as_nanos();
     println!("{elapsed}");
     Ok(())
+}
+
+fn exec_loop(n: u64, path: &CString) -> Result<(), String> {
+    let argv = [path.as_ptr(), std::ptr::null()];
+    let start = Instant::now();
+    for _ in 0..n {
+        // SAFETY: the child only calls execv and _exit, which are
+        // async-signal-safe, on memory prepared before the fork.
+        let child = unsafe { libc::fork() };
+        if child < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if child == 0 {
+            unsafe {
+                libc::execv(path.as_ptr(), argv.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for the child just forked.
+        if unsafe { libc::waitpid(child, &mut status, 0) } != child
+            || !libc::WIFEXITED(status)
+            || libc::WEXITSTATUS(status) != 0
+        {
+            return Err(format!(
+                "{path:?} did not run and exit 0: status {status:#x}"
+            ));
+        }
+    }
+    println!("{}", start.elapsed().as_nanos());
+    Ok(())
+}
+
+fn exec_self(missing: &CString, argv: &[CString]) -> Result<(), String> {
+    // SAFETY: getpid, gettid and getppid cannot fail.
+    let (pid, tid, ppid) = unsafe { (libc::getpid(), libc::gettid(), libc::getppid()) };
+    let missing_argv = [missing.as_ptr(), std::ptr::null()];
+    // SAFETY: NUL-terminated path and a NULL-terminated argv.
+    unsafe { libc::execv(missing.as_ptr(), missing_argv.as_ptr()) };
+    let missing_errno = errno();
+    let report = format!(
+        r#"{{"pid":{pid},"tid":{tid},"ppid":{ppid},"comm":{},"missing_errno":{missing_errno}}}"#,
+        json_str(&comm())
+    );
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{report}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("writing the report: {e}"))?;
+    }
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings and a NULL-terminated argv that
+    // outlive the call; it returns only on failure.
+    unsafe { libc::execv(argv[0].as_ptr(), ptrs.as_ptr()) };
+    Err(format!(
+        "exec {:?}: {}",
+        argv[0],
+        std::io::Error::last_os_error()
+    ))
+}
+
+fn exec_thread(argv: Vec<CString>) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, r#"{{"pid":{pid},"tid":{tid}}}"#)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("writing the report: {e}"))?;
+    }
+    let thread = std::thread::spawn(move || {
+        let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        // SAFETY: as in exec_self; on success this process is replaced.
+        unsafe { libc::execv(argv[0].as_ptr(), ptrs.as_ptr()) };
+        format!("exec {:?}: {}", argv[0], std::io::Error::last_os_error())
+    });
+    Err(thread
+        .join()
+        .unwrap_or_else(|_| "exec thread panicked".into()))
 }
 
 fn open_paths(paths: &[CString]) -> Result<(), String> {
@@ -258,4 +486,570 @@ fn json_str(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
+}
+
+/// A syscall's result as -errno, the way the kernel returns it; call it
+/// right after the syscall, before errno changes.
+fn raw_ret(r: libc::c_long) -> i64 {
+    if r < 0 { -(errno() as i64) } else { r }
+}
+
+fn stat_markers(dir: &[u8]) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+    let existing = [dir, format!("/ebpftop-stat-{pid}").as_bytes()].concat();
+    let missing = [dir, format!("/ebpftop-missing-{pid}").as_bytes()].concat();
+    let long_dir = [dir, b"/", &[b'd'; 200][..]].concat();
+    let long = [&long_dir[..], b"/", &[b'f'; 100][..]].concat();
+    let (c_existing, c_missing) = (cstring(&existing)?, cstring(&missing)?);
+    let (c_long_dir, c_long) = (cstring(&long_dir)?, cstring(&long)?);
+    // Longer than PATH_MAX: the kernel refuses it, a tracer must say it cut it.
+    let c_too_long = cstring(&[&b"/"[..], &[b'x'; 5000][..]].concat())?;
+    // SAFETY: NUL-terminated paths; fds closed at once.
+    unsafe {
+        for (p, dir) in [(&c_existing, false), (&c_long_dir, true), (&c_long, false)] {
+            let ok = if dir {
+                libc::mkdir(p.as_ptr(), 0o755) == 0
+            } else {
+                let fd = libc::open(p.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644);
+                fd >= 0 && libc::close(fd) == 0
+            };
+            if !ok {
+                return Err(format!(
+                    "creating {p:?}: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+    }
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    let mut stx = std::mem::MaybeUninit::<libc::statx>::uninit();
+    // SAFETY: raw syscalls with NUL-terminated paths and buffers of the
+    // kernel's struct sizes.
+    let rets = unsafe {
+        let fdcwd = libc::AT_FDCWD as libc::c_long;
+        [
+            raw_ret(libc::syscall(
+                libc::SYS_newfstatat,
+                fdcwd,
+                c_existing.as_ptr(),
+                st.as_mut_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )),
+            raw_ret(libc::syscall(
+                libc::SYS_newfstatat,
+                fdcwd,
+                c_missing.as_ptr(),
+                st.as_mut_ptr(),
+                0,
+            )),
+            raw_ret(libc::syscall(
+                libc::SYS_statx,
+                fdcwd,
+                c_long.as_ptr(),
+                libc::AT_NO_AUTOMOUNT,
+                libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+                stx.as_mut_ptr(),
+            )),
+            raw_ret(libc::syscall(
+                libc::SYS_faccessat2,
+                fdcwd,
+                c_existing.as_ptr(),
+                libc::R_OK | libc::W_OK,
+                libc::AT_EACCESS,
+            )),
+            #[cfg(target_arch = "x86_64")]
+            raw_ret(libc::syscall(
+                libc::SYS_access,
+                c_missing.as_ptr(),
+                libc::F_OK,
+            )),
+            #[cfg(not(target_arch = "x86_64"))]
+            raw_ret(libc::syscall(
+                libc::SYS_faccessat,
+                fdcwd,
+                c_missing.as_ptr(),
+                libc::F_OK,
+            )),
+            raw_ret(libc::syscall(
+                libc::SYS_newfstatat,
+                fdcwd,
+                c_too_long.as_ptr(),
+                st.as_mut_ptr(),
+                0,
+            )),
+        ]
+    };
+    let access_syscall = if cfg!(target_arch = "x86_64") {
+        "access"
+    } else {
+        "faccessat"
+    };
+    // SAFETY: removing what this function created.
+    unsafe {
+        libc::unlink(c_existing.as_ptr());
+        libc::unlink(c_long.as_ptr());
+        libc::rmdir(c_long_dir.as_ptr());
+    }
+    let expected = [
+        0,
+        -libc::ENOENT as i64,
+        0,
+        0,
+        -libc::ENOENT as i64,
+        -libc::ENAMETOOLONG as i64,
+    ];
+    if rets != expected {
+        return Err(format!(
+            "stat calls returned {rets:?}, expected {expected:?}"
+        ));
+    }
+    println!(
+        r#"{{"pid":{pid},"tid":{tid},"existing":{},"missing":{},"long":{},"access_syscall":"{access_syscall}"}}"#,
+        json_str(&existing),
+        json_str(&missing),
+        json_str(&long),
+    );
+    Ok(())
+}
+
+/// Runs a mount-family syscall; an error names it.
+fn check(what: &str, r: libc::c_long) -> Result<libc::c_long, String> {
+    if r < 0 {
+        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(r)
+}
+
+fn mount_tmpfs(dir: &[u8]) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+    let target = [dir, b"/mnt"].concat();
+    let c_target = cstring(&target)?;
+    let long_data = format!("size=1m{}", ",nr_inodes=1000".repeat(25));
+    let c_long_data = cstring(long_data.as_bytes())?;
+    let null = std::ptr::null::<libc::c_char>();
+    // SAFETY: raw syscalls with NUL-terminated strings (or NULL where the
+    // syscall allows it); fds are closed before returning.
+    unsafe {
+        check("unshare", libc::unshare(libc::CLONE_NEWNS).into())?;
+        let ns = std::fs::read_link("/proc/self/ns/mnt").map_err(|e| e.to_string())?;
+        let mnt_ns: u64 = ns
+            .to_string_lossy()
+            .trim_start_matches("mnt:[")
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| format!("odd namespace link {ns:?}"))?;
+        let mount = |src: *const libc::c_char,
+                     fstype: *const libc::c_char,
+                     flags: libc::c_ulong,
+                     data: *const libc::c_char| {
+            libc::syscall(libc::SYS_mount, src, c_target.as_ptr(), fstype, flags, data)
+        };
+        check(
+            "making / private",
+            libc::syscall(
+                libc::SYS_mount,
+                null,
+                c"/".as_ptr(),
+                null,
+                libc::MS_REC | libc::MS_PRIVATE,
+                null,
+            ),
+        )?;
+        check("mkdir", libc::mkdir(c_target.as_ptr(), 0o755).into())?;
+        check(
+            "mount tmpfs",
+            mount(
+                c"ebpftop-tmpfs".as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"size=1m".as_ptr(),
+            ),
+        )?;
+        let umount = || libc::syscall(libc::SYS_umount2, c_target.as_ptr(), libc::MNT_DETACH);
+        check("umount2", umount())?;
+        check(
+            "mount tmpfs with long options",
+            mount(
+                c"ebpftop-tmpfs".as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                c_long_data.as_ptr(),
+            ),
+        )?;
+        check("umount2", umount())?;
+        let bad = mount(c"ebpftop-bad".as_ptr(), c"ebpftop-nofs".as_ptr(), 0, null);
+        if bad != -1 || errno() != libc::ENODEV {
+            return Err(format!(
+                "mount of a bogus fstype gave {bad}, errno {}",
+                errno()
+            ));
+        }
+        // The mount API: optional, a kernel may lack it (ENOSYS).
+        let fs_fd = libc::syscall(
+            libc::SYS_fsopen,
+            c"tmpfs".as_ptr(),
+            1, /* FSOPEN_CLOEXEC */
+        );
+        let (new_api, mut mnt_fd) = (fs_fd >= 0, -1);
+        if new_api {
+            check(
+                "fsconfig size",
+                libc::syscall(
+                    libc::SYS_fsconfig,
+                    fs_fd,
+                    1, // FSCONFIG_SET_STRING
+                    c"size".as_ptr(),
+                    c"2m".as_ptr(),
+                    0,
+                ),
+            )?;
+            check(
+                "fsconfig create",
+                libc::syscall(
+                    libc::SYS_fsconfig,
+                    fs_fd,
+                    6, /* FSCONFIG_CMD_CREATE */
+                    null,
+                    null,
+                    0,
+                ),
+            )?;
+            mnt_fd = check(
+                "fsmount",
+                libc::syscall(
+                    libc::SYS_fsmount,
+                    fs_fd,
+                    1,   // FSMOUNT_CLOEXEC
+                    0x4, // MOUNT_ATTR_NODEV
+                ),
+            )?;
+            check(
+                "move_mount",
+                libc::syscall(
+                    libc::SYS_move_mount,
+                    mnt_fd,
+                    c"".as_ptr(),
+                    libc::AT_FDCWD,
+                    c_target.as_ptr(),
+                    4, // MOVE_MOUNT_F_EMPTY_PATH
+                ),
+            )?;
+            check("umount2", umount())?;
+            libc::close(mnt_fd as i32);
+            libc::close(fs_fd as i32);
+        } else if errno() != libc::ENOSYS {
+            return Err(format!("fsopen: {}", std::io::Error::last_os_error()));
+        }
+        libc::rmdir(c_target.as_ptr());
+        println!(
+            r#"{{"pid":{pid},"tid":{tid},"mnt_ns":{mnt_ns},"target":{},"long_data":{},"new_api":{new_api},"fs_fd":{fs_fd},"mnt_fd":{mnt_fd}}}"#,
+            json_str(&target),
+            json_str(long_data.as_bytes()),
+        );
+    }
+    Ok(())
+}
+
+fn ip_addr(a: &[u8]) -> Result<std::net::IpAddr, String> {
+    std::str::from_utf8(a)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{:?} is not an IP address", String::from_utf8_lossy(a)))
+}
+
+fn tcp_pair(addr: std::net::IpAddr, send: usize, recv: usize) -> Result<(), String> {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let listener = TcpListener::bind((addr, 0)).map_err(|e| io("bind", e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| io("local_addr", e))?
+        .port();
+    let mut client = TcpStream::connect((addr, port)).map_err(|e| io("connect", e))?;
+    let client_port = client.local_addr().map_err(|e| io("local_addr", e))?.port();
+    let (mut server, _) = listener.accept().map_err(|e| io("accept", e))?;
+    // Each side writes from a thread of its own so neither blocks on a
+    // full socket buffer while the other is not reading.
+    let writer = std::thread::spawn(move || client.write_all(&vec![b'c'; send]).map(|()| client));
+    let mut got = vec![0u8; send];
+    server
+        .read_exact(&mut got)
+        .map_err(|e| io("server read", e))?;
+    server
+        .write_all(&vec![b's'; recv])
+        .map_err(|e| io("server write", e))?;
+    let mut client = writer
+        .join()
+        .map_err(|_| "client thread panicked".to_string())?
+        .map_err(|e| io("client write", e))?;
+    let mut back = vec![0u8; recv];
+    client
+        .read_exact(&mut back)
+        .map_err(|e| io("client read", e))?;
+    drop(client);
+    drop(server);
+    println!(r#"{{"pid":{pid},"tid":{tid},"port":{port},"client_port":{client_port}}}"#);
+    Ok(())
+}
+
+fn tcp_connect(addr: std::net::IpAddr, port: u16) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let (errno, client_port) = match std::net::TcpStream::connect((addr, port)) {
+        Ok(s) => (0, s.local_addr().map(|a| a.port()).unwrap_or(0)),
+        Err(e) => (e.raw_os_error().unwrap_or(-1), 0),
+    };
+    println!(r#"{{"pid":{pid},"tid":{tid},"errno":{errno},"client_port":{client_port}}}"#);
+    Ok(())
+}
+
+fn tcp_stall(addr: std::net::IpAddr, port: u16, send: usize, ms: u64) -> Result<(), String> {
+    use std::net::{TcpListener, TcpStream};
+    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let listener = TcpListener::bind((addr, port)).map_err(|e| io("bind", e))?;
+    let mut client = TcpStream::connect((addr, port)).map_err(|e| io("connect", e))?;
+    let client_port = client.local_addr().map_err(|e| io("local_addr", e))?.port();
+    let (server, _) = listener.accept().map_err(|e| io("accept", e))?;
+    client
+        .write_all(&vec![b'c'; send])
+        .map_err(|e| io("write", e))?;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    drop(client);
+    drop(server);
+    println!(r#"{{"pid":{pid},"tid":{tid},"port":{port},"client_port":{client_port}}}"#);
+    Ok(())
+}
+
+fn resolve(host: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    // std resolves through libc's getaddrinfo.
+    let addresses = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving {host}: {e}"))?
+        .count();
+    println!(r#"{{"pid":{pid},"tid":{tid},"addresses":{addresses}}}"#);
+    Ok(())
+}
+
+fn connect_once(addr: std::net::Ipv4Addr, port: u16) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    // SAFETY: plain socket calls on a descriptor this function owns, with
+    // a sockaddr_in and an int option that outlive the calls.
+    let errno = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_SYNCNT,
+            (&raw const one).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_port = port.to_be();
+        sa.sin_addr.s_addr = u32::from_ne_bytes(addr.octets());
+        let r = libc::connect(
+            fd,
+            (&raw const sa).cast(),
+            size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        let errno = if r == 0 { 0 } else { errno() };
+        libc::close(fd);
+        errno
+    };
+    println!(r#"{{"pid":{pid},"tid":{tid},"errno":{errno},"client_port":0}}"#);
+    Ok(())
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+fn exit_children(ms: u64) -> Result<(), String> {
+    // SAFETY: getpid, gettid and getppid cannot fail.
+    let (pid, tid, ppid) = unsafe { (libc::getpid(), libc::gettid(), libc::getppid()) };
+    let delay = libc::timespec {
+        tv_sec: (ms / 1000) as libc::time_t,
+        tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
+    };
+    // SAFETY: the children only call nanosleep, pause and _exit, which
+    // are async-signal-safe; the process has one thread while forking.
+    let fork = |f: &dyn Fn()| -> Result<i32, String> {
+        match unsafe { libc::fork() } {
+            -1 => Err(format!("fork: {}", std::io::Error::last_os_error())),
+            0 => {
+                f();
+                unsafe { libc::_exit(0) }
+            }
+            child => Ok(child),
+        }
+    };
+    let code3 = fork(&|| unsafe {
+        libc::nanosleep(&delay, std::ptr::null_mut());
+        libc::_exit(3);
+    })?;
+    let killed = fork(&|| loop {
+        // SAFETY: waits for the parent's SIGKILL.
+        unsafe { libc::pause() };
+    })?;
+    let clean = fork(&|| ())?;
+    sleep_ms(ms);
+    // SAFETY: signalling our own child.
+    if unsafe { libc::kill(killed, libc::SIGKILL) } != 0 {
+        return Err(format!("kill: {}", std::io::Error::last_os_error()));
+    }
+    for (child, want) in [(code3, 3 << 8), (killed, libc::SIGKILL), (clean, 0)] {
+        let mut status = 0;
+        // SAFETY: waiting for a child just forked.
+        if unsafe { libc::waitpid(child, &mut status, 0) } != child || status != want {
+            return Err(format!(
+                "child {child}: status {status:#x}, expected {want:#x}"
+            ));
+        }
+    }
+    let thread = std::thread::spawn(move || {
+        sleep_ms(ms);
+        // SAFETY: gettid cannot fail.
+        unsafe { libc::gettid() }
+    });
+    let thread_tid = thread.join().map_err(|_| "thread panicked")?;
+    println!(
+        r#"{{"pid":{pid},"tid":{tid},"ppid":{ppid},"code3":{code3},"killed":{killed},"clean":{clean},"thread_tid":{thread_tid}}}"#
+    );
+    Ok(())
+}
+
+fn signal_target() -> Result<(), String> {
+    // SAFETY: a sigset and a disposition on this process's own signals.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0
+            || libc::signal(libc::SIGUSR2, libc::SIG_IGN) == libc::SIG_ERR
+        {
+            return Err(format!("signals: {}", std::io::Error::last_os_error()));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, r#"{{"pid":{}}}"#, std::process::id())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing the report: {e}"))?;
+    wait_stdin();
+    Ok(())
+}
+
+fn kill_each(target: i32, sigs: &[i32]) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let errnos: Vec<String> = sigs
+        .iter()
+        .map(|&sig| {
+            // SAFETY: kill has no memory arguments.
+            let r = unsafe { libc::kill(target, sig) };
+            (if r == 0 { 0 } else { errno() }).to_string()
+        })
+        .collect();
+    println!(
+        r#"{{"pid":{pid},"tid":{tid},"comm":{},"errnos":[{}]}}"#,
+        json_str(&comm()),
+        errnos.join(",")
+    );
+    Ok(())
+}
+
+fn leader_exits_first(ms: u64) -> Result<(), String> {
+    // SAFETY: getpid cannot fail.
+    let (pid, leader_tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    std::thread::spawn(move || {
+        sleep_ms(ms);
+        // SAFETY: gettid cannot fail.
+        let tid = unsafe { libc::gettid() };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            r#"{{"pid":{pid},"leader_tid":{leader_tid},"tid":{tid}}}"#
+        )
+        .and_then(|()| out.flush());
+        // SAFETY: ends the whole process; nothing is left to clean up.
+        unsafe { libc::_exit(0) }
+    });
+    // SAFETY: ends this thread only; the other one ends the process.
+    unsafe { libc::syscall(libc::SYS_exit, 0) };
+    Err("SYS_exit returned".into())
+}
+
+const MIX_GETPPID: u64 = 100_000;
+const MIX_OPENAT: u64 = 1_000;
+const MIX_NANOSLEEP: u64 = 50;
+
+fn syscall_mix() -> Result<(), String> {
+    for _ in 0..MIX_GETPPID {
+        // SAFETY: getppid takes no arguments.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    let missing = cstring(format!("/nonexistent-ebpftop-{}", std::process::id()).as_bytes())?;
+    let mut errno_seen = 0;
+    for _ in 0..MIX_OPENAT {
+        // SAFETY: a NUL-terminated path; the call fails, so no fd to close.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat,
+                libc::AT_FDCWD,
+                missing.as_ptr(),
+                libc::O_RDONLY,
+            )
+        };
+        if r >= 0 {
+            return Err(format!("{missing:?} exists"));
+        }
+        errno_seen = errno();
+    }
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 10_000_000,
+    };
+    for _ in 0..MIX_NANOSLEEP {
+        // SAFETY: a valid timespec; no remainder wanted.
+        unsafe {
+            libc::syscall(
+                libc::SYS_nanosleep,
+                &ts,
+                std::ptr::null_mut::<libc::timespec>(),
+            )
+        };
+    }
+    println!(
+        r#"{{"pid":{},"tid":{},"getppid":{MIX_GETPPID},"openat":{MIX_OPENAT},"openat_errno":{errno_seen},"nanosleep":{MIX_NANOSLEEP}}}"#,
+        std::process::id(),
+        // SAFETY: gettid cannot fail.
+        unsafe { libc::gettid() },
+    );
+    Ok(())
+}
+
+fn getppid_loop(n: u64) -> Result<(), String> {
+    let start = Instant::now();
+    for _ in 0..n {
+        // SAFETY: getppid takes no arguments.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    println!("{}", start.elapsed().as_nanos());
+    Ok(())
 }

@@ -1,0 +1,15 @@
+complete -c tcpaccept -s P -l port -d 'Only accepts on these local ports (comma-separated, at most 8)' -r
+complete -c tcpaccept -s p -l pid -d 'Trace this process only' -r
+complete -c tcpaccept -s t -l tid -d 'Trace this thread only' -r
+complete -c tcpaccept -s u -l uid -d 'Trace this user id only' -r
+complete -c tcpaccept -s c -l comm -d 'Trace processes with this exact name (comm, at most 15 bytes)' -r
+complete -c tcpaccept -l cgroup -d 'Trace this cgroup v2 only: a directory, a path relative to the cgroup v2 mount, or a cgroup id' -r
+complete -c tcpaccept -s d -l duration -d 'Stop after this many seconds (fractions allowed)' -r
+complete -c tcpaccept -s 4 -l ipv4 -d 'IPv4 connections only'
+complete -c tcpaccept -s 6 -l ipv6 -d 'IPv6 connections only'
+complete -c tcpaccept -s T -l timestamp -d 'Print a timestamp (local time) on each line'
+complete -c tcpaccept -s U -l print-uid -d 'Print the user id on each line'
+complete -c tcpaccept -l json -d 'Print JSON lines instead of a table (schema in ebpftop(7) and the README)'
+complete -c tcpaccept -s v -l verbose -d 'Say which attach path each program took, and other details, on stderr'
+complete -c tcpaccept -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tcpaccept -s V -l version -d 'Print version'

@@ -1,0 +1,148 @@
+//! syslat, kernel half: each selected syscall timed from
+//! `raw_syscalls:sys_enter` to `sys_exit` on its thread, and counted into
+//! a log-linear histogram per syscall (or per process and syscall) in the
+//! kernel. User space reads the histograms once per interval.
+#![no_std]
+#![no_main]
+// The BPF target has no atomic types with fetch_add; the intrinsic compiles
+// to BPF's atomic add.
+#![feature(core_intrinsics)]
+#![allow(internal_features)]
+
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
+
+use aya_ebpf::{
+    EbpfContext,
+    bindings::BPF_F_NO_PREALLOC,
+    helpers::generated::bpf_get_current_comm,
+    macros::{map, tracepoint},
+    maps::{HashMap, PerCpuArray},
+    programs::TracePointContext,
+};
+use ebpftop_common::{
+    COMM_LEN, loglinear,
+    syslat::{MAX_KEYS, MAX_SELECTABLE, SyscallLatency, SyslatConfig, SyslatKey},
+};
+use ebpftop_ebpf::{
+    current_task_if_selected,
+    syscall_latency::{RAW_SYSCALL_ID, shared_value_for, syscall_entered, syscall_returned},
+    tp_u64,
+};
+
+#[unsafe(no_mangle)]
+static SYSLAT: SyslatConfig = SyslatConfig::DEFAULT;
+
+/// Histograms by (pid, syscall). Created on demand: most of the 10240
+/// possible 8 KB values never exist.
+#[map]
+static LATENCIES: HashMap<SyslatKey, SyscallLatency> =
+    HashMap::with_max_entries(MAX_KEYS, BPF_F_NO_PREALLOC);
+
+/// A zeroed value to create entries from: too large for the BPF stack.
+#[map]
+static ZERO: PerCpuArray<SyscallLatency> = PerCpuArray::with_max_entries(1, 0);
+
+macro_rules! config {
+    ($($field:tt)+) => {
+        // SAFETY: a plain static, set before load and never written here.
+        unsafe { core::ptr::read_volatile(&raw const SYSLAT.$($field)+) }
+    };
+}
+
+#[inline(always)]
+fn selected(nr: u64) -> bool {
+    if config!(select) == 0 {
+        return true;
+    }
+    if nr >= MAX_SELECTABLE as u64 {
+        return false;
+    }
+    let word = (nr / 64) as usize;
+    // Bounds made plain for the verifier.
+    if word >= MAX_SELECTABLE / 64 {
+        return false;
+    }
+    config!(selected[word]) & (1 << (nr % 64)) != 0
+}
+
+#[tracepoint]
+pub fn syslat_enter(ctx: TracePointContext) -> u32 {
+    // SAFETY: `id` offset of raw_syscalls:sys_enter.
+    let nr = unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) };
+    if !selected(nr) {
+        return 0;
+    }
+    let Some(pid_tgid) = current_task_if_selected() else {
+        return 0;
+    };
+    syscall_entered(pid_tgid as u32, nr);
+    0
+}
+
+#[tracepoint]
+pub fn syslat_exit(ctx: TracePointContext) -> u32 {
+    // SAFETY: `id` offset of raw_syscalls:sys_exit.
+    let nr = unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) };
+    if !selected(nr) {
+        return 0;
+    }
+    let pid_tgid = aya_ebpf::helpers::bpf_get_current_pid_tgid();
+    // Only threads the filter selected at entry have a start time.
+    let Some(ns) = syscall_returned(pid_tgid as u32, nr) else {
+        return 0;
+    };
+    let per_process = config!(per_process) != 0;
+    let key = SyslatKey {
+        pid: if per_process {
+            (pid_tgid >> 32) as u32
+        } else {
+            0
+        },
+        nr: nr as u32,
+    };
+    // The common case, an existing key, costs one lookup.
+    let v = match LATENCIES.get_ptr_mut(key) {
+        Some(v) => v,
+        None => {
+            let Some(zero) = ZERO.get_ptr(0) else {
+                return 0;
+            };
+            // SAFETY: a map value, never written.
+            match shared_value_for(&LATENCIES, &key, unsafe { &*zero }) {
+                Some(v) => v,
+                None => return 0,
+            }
+        }
+    };
+    let unit_ns = config!(unit_ns);
+    let value = if unit_ns > 1 { ns / unit_ns } else { ns };
+    let i = loglinear::bucket(value);
+    // The compiler knows the bucket is in range and drops a plain check;
+    // the verifier cannot see it through the bit tricks. A volatile copy
+    // keeps the check.
+    // SAFETY: a read of a local.
+    let i = unsafe { core::ptr::read_volatile(&i) };
+    if i >= loglinear::BUCKETS {
+        return 0;
+    }
+    // SAFETY: `v` is a value of our map; other CPUs update it too, so the
+    // counters are added atomically.
+    unsafe {
+        add(&raw mut (*v).count, 1);
+        add(&raw mut (*v).total_ns, ns);
+        add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
+        if per_process && (*v).comm[0] == 0 {
+            bpf_get_current_comm((*v).comm.as_mut_ptr().cast(), COMM_LEN as u32);
+        }
+    }
+    0
+}
+
+/// `*counter += v`, atomically: other CPUs add to the same value.
+///
+/// # Safety
+/// `counter` must point into a map value.
+#[inline(always)]
+unsafe fn add(counter: *mut u64, v: u64) {
+    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, v) };
+}

@@ -1,0 +1,92 @@
+//! Timing syscalls per thread from `raw_syscalls:sys_enter` to `sys_exit`,
+//! and aggregating by key in the kernel: shared by syscount and syslat.
+
+use aya_ebpf::{
+    bindings::BPF_NOEXIST,
+    helpers::generated::bpf_ktime_get_ns,
+    macros::map,
+    maps::{HashMap, PerCpuHashMap},
+};
+use ebpftop_common::{
+    LostReason,
+    syscall_latency::{MAX_IN_FLIGHT, NoReturn, SyscallStart},
+};
+
+use crate::count_lost;
+
+/// `raw_syscalls:sys_enter` and `sys_exit` both have `long id` here (see
+/// their format files); sys_exit's `long ret` follows it.
+pub const RAW_SYSCALL_ID: usize = 8;
+pub const RAW_SYSCALL_RET: usize = 16;
+
+/// exit and exit_group numbers of this architecture, set by user space.
+#[unsafe(no_mangle)]
+static NO_RETURN: NoReturn = NoReturn::UNSET;
+
+/// Entry times of syscalls in flight, by thread id. Bounded: an entry that
+/// finds it full is counted lost, never silently dropped.
+#[map]
+static SYSCALL_STARTS: HashMap<u32, SyscallStart> = HashMap::with_max_entries(MAX_IN_FLIGHT, 0);
+
+/// At sys_enter, for a thread the filter selected: remembers when `nr`
+/// started, unless it is a syscall that never returns.
+#[inline(always)]
+pub fn syscall_entered(tid: u32, nr: u64) {
+    // SAFETY: a plain static, set before load and never written here.
+    let skip = unsafe { core::ptr::read_volatile(&raw const NO_RETURN) };
+    if nr == skip.exit || nr == skip.exit_group {
+        return;
+    }
+    let start = SyscallStart {
+        // SAFETY: helper call without arguments.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        nr,
+    };
+    if SYSCALL_STARTS.insert(tid, start, 0).is_err() {
+        count_lost(LostReason::InFlightFull);
+    }
+}
+
+/// At sys_exit: how long `nr` took on thread `tid`, if its entry was seen.
+/// An entry left by another syscall (one that returned while tracing was
+/// being set up) is dropped.
+#[inline(always)]
+pub fn syscall_returned(tid: u32, nr: u64) -> Option<u64> {
+    let start = SYSCALL_STARTS.get_ptr(tid)?;
+    // SAFETY: a value of our map, copied out before the entry is removed.
+    let start = unsafe { *start };
+    let _ = SYSCALL_STARTS.remove(tid);
+    if start.nr != nr {
+        return None;
+    }
+    // SAFETY: helper call without arguments.
+    Some(unsafe { bpf_ktime_get_ns() }.wrapping_sub(start.ts_ns))
+}
+
+/// The value for `key` in an aggregation map, created from `zero` when
+/// missing. A map with no room is counted lost.
+#[inline(always)]
+pub fn value_for<K, V>(map: &PerCpuHashMap<K, V>, key: &K, zero: &V) -> Option<*mut V> {
+    if let Some(v) = map.get_ptr_mut(key) {
+        return Some(v);
+    }
+    // NOEXIST: another CPU may have created it meanwhile; that is fine.
+    if map.insert(key, zero, BPF_NOEXIST as u64).is_err() && map.get_ptr_mut(key).is_none() {
+        count_lost(LostReason::KeyMapFull);
+        return None;
+    }
+    map.get_ptr_mut(key)
+}
+
+/// [`value_for`] for a shared (not per-CPU) hash map.
+#[inline(always)]
+pub fn shared_value_for<K, V>(map: &HashMap<K, V>, key: &K, zero: &V) -> Option<*mut V> {
+    if let Some(v) = map.get_ptr_mut(key) {
+        return Some(v);
+    }
+    if map.insert(key, zero, BPF_NOEXIST as u64).is_err() && map.get_ptr_mut(key).is_none() {
+        count_lost(LostReason::KeyMapFull);
+        return None;
+    }
+    map.get_ptr_mut(key)
+}

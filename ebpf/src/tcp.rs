@@ -1,0 +1,371 @@
+//! Kernel-side helpers of the TCP tools: the `sock:inet_sock_set_state`
+//! record, socket owners, and reads of `struct sock` through offsets that
+//! user space resolved from BTF.
+//!
+//! State changes after connect() mostly run in softirq, where the current
+//! task is whoever was interrupted. So the task is remembered, by socket
+//! address, where it is known: at CLOSE -> SYN_SENT (inside connect()),
+//! at LISTEN (inside listen()) and at accept()'s return.
+
+use aya_ebpf::{
+    EbpfContext, helpers::generated::bpf_get_current_pid_tgid, maps::HashMap,
+    programs::TracePointContext,
+};
+use ebpftop_common::{
+    EventHeader, Filter, LostReason,
+    tcp::{AF_INET, AF_INET6, IPPROTO_TCP, SockOffsets, TcpConfig, TcpEndpoints, TcpEvent},
+};
+
+use crate::{
+    EVENTS, count_lost, current_task, fill_header, kernel_read, submit, take_syscall, tp_u64,
+};
+
+/// The globals and the owner map the helpers below read. They live in the
+/// tool's binary, declared by [`tcp_globals!`]: statics here would be kept
+/// in every tool's object (exported symbols survive LTO), and each map in
+/// an object is created at load.
+pub trait TcpGlobals {
+    /// Offsets into socket structs, set by user space before load (`SOCK`).
+    fn offsets() -> *const SockOffsets;
+    /// The tool's port/family/threshold settings (`TCP_CONFIG`).
+    fn config() -> *const TcpConfig;
+    /// Who owns each socket we care about, stamped when it was learnt.
+    fn owners() -> &'static HashMap<u64, EventHeader>;
+}
+
+/// Declares `SOCK`, `TCP_CONFIG` and `SOCK_OWNERS` in a TCP tool's binary,
+/// and `$name`, the [`TcpGlobals`] that the helpers take them through.
+#[macro_export]
+macro_rules! tcp_globals {
+    ($name:ident) => {
+        #[unsafe(no_mangle)]
+        static SOCK: ebpftop_common::tcp::SockOffsets = ebpftop_common::tcp::SockOffsets::UNSET;
+        #[unsafe(no_mangle)]
+        static TCP_CONFIG: ebpftop_common::tcp::TcpConfig = ebpftop_common::tcp::TcpConfig::ANY;
+        #[aya_ebpf::macros::map]
+        static SOCK_OWNERS: aya_ebpf::maps::HashMap<u64, ebpftop_common::EventHeader> =
+            aya_ebpf::maps::HashMap::with_max_entries(16384, 0);
+        struct $name;
+        impl $crate::tcp::TcpGlobals for $name {
+            #[inline(always)]
+            fn offsets() -> *const ebpftop_common::tcp::SockOffsets {
+                &raw const SOCK
+            }
+            #[inline(always)]
+            fn config() -> *const ebpftop_common::tcp::TcpConfig {
+                &raw const TCP_CONFIG
+            }
+            #[inline(always)]
+            fn owners() -> &'static aya_ebpf::maps::HashMap<u64, ebpftop_common::EventHeader> {
+                &SOCK_OWNERS
+            }
+        }
+    };
+}
+
+macro_rules! sock_offset {
+    ($g:ident, $field:ident) => {
+        // SAFETY: a plain static of the tool, never written by programs.
+        unsafe { core::ptr::read_volatile(&raw const (*$g::offsets()).$field) }
+    };
+}
+
+macro_rules! tcp_config {
+    ($g:ident, $field:ident) => {
+        // SAFETY: a plain static of the tool, never written by programs.
+        unsafe { core::ptr::read_volatile(&raw const (*$g::config()).$field) }
+    };
+}
+
+/// `sock:inet_sock_set_state`, as its format file lays it out (checked
+/// by user space at start-up).
+pub struct SockState {
+    pub skaddr: u64,
+    pub oldstate: u32,
+    pub newstate: u32,
+    pub protocol: u16,
+    pub ep: TcpEndpoints,
+}
+
+const SK_SKADDR: usize = 8;
+const SK_OLDSTATE: usize = 16;
+const SK_SPORT: usize = 24;
+const SK_SADDR_V6: usize = 40;
+
+/// Reads the tracepoint record of `sock:inet_sock_set_state`.
+#[inline(always)]
+pub fn sock_state(ctx: &TracePointContext) -> SockState {
+    let p = ctx.as_ptr();
+    // SAFETY: offsets inside the record, per its format file: skaddr 8,
+    // oldstate/newstate 16/20, sport/dport/family/protocol 24..32,
+    // saddr/daddr 32/36, saddr_v6/daddr_v6 40/56.
+    unsafe {
+        let states = tp_u64(p, SK_OLDSTATE);
+        let ports = tp_u64(p, SK_SPORT);
+        let family = (ports >> 32) as u16;
+        let mut ep = TcpEndpoints {
+            family,
+            sport: ports as u16,
+            dport: (ports >> 16) as u16,
+            ..TcpEndpoints::default()
+        };
+        if family == AF_INET {
+            let v4 = tp_u64(p, SK_SPORT + 8);
+            ep.saddr[..4].copy_from_slice(&(v4 as u32).to_ne_bytes());
+            ep.daddr[..4].copy_from_slice(&((v4 >> 32) as u32).to_ne_bytes());
+        } else {
+            let b = p.cast::<u8>();
+            core::ptr::copy_nonoverlapping(b.add(SK_SADDR_V6), ep.saddr.as_mut_ptr(), 16);
+            core::ptr::copy_nonoverlapping(b.add(SK_SADDR_V6 + 16), ep.daddr.as_mut_ptr(), 16);
+        }
+        SockState {
+            skaddr: tp_u64(p, SK_SKADDR),
+            oldstate: states as u32,
+            newstate: (states >> 32) as u32,
+            protocol: (ports >> 48) as u16,
+            ep,
+        }
+    }
+}
+
+/// `tcp:tcp_retransmit_skb`: the socket, its state and endpoints, laid
+/// out as its format file says (checked by user space at start-up).
+#[inline(always)]
+pub fn retransmit(ctx: &TracePointContext) -> (u64, u32, TcpEndpoints) {
+    let p = ctx.as_ptr();
+    // SAFETY: skaddr at 16 and state at 24 are aligned fields of the record.
+    let (skaddr, state) = unsafe { (tp_u64(p, 16), tp_u64(p, 24) as u32) };
+    // The rest packs u16s and u8 arrays at unaligned offsets, which the
+    // verifier refuses as direct context loads: copy them with a helper.
+    // sport 28, dport 30, family 32, saddr 34, daddr 38, saddr_v6 42,
+    // daddr_v6 58.
+    let base = p as u64;
+    let ports: [u16; 3] = kernel_read(base, 28);
+    let mut ep = TcpEndpoints {
+        family: ports[2],
+        sport: ports[0],
+        dport: ports[1],
+        ..TcpEndpoints::default()
+    };
+    if ep.family == AF_INET {
+        let v4: [u8; 8] = kernel_read(base, 34);
+        ep.saddr[..4].copy_from_slice(&v4[..4]);
+        ep.daddr[..4].copy_from_slice(&v4[4..]);
+    } else {
+        ep.saddr = kernel_read(base, 42);
+        ep.daddr = kernel_read(base, 58);
+    }
+    (skaddr, state, ep)
+}
+
+/// Whether the tool's family and port settings let `ep` through.
+#[inline(always)]
+pub fn config_selects<G: TcpGlobals>(ep: &TcpEndpoints) -> bool {
+    let family = tcp_config!(G, family);
+    if family != 0 && family != ep.family {
+        return false;
+    }
+    ports_match(
+        tcp_config!(G, n_dports),
+        unsafe { &raw const (*G::config()).dports },
+        ep.dport,
+    ) && ports_match(
+        tcp_config!(G, n_lports),
+        unsafe { &raw const (*G::config()).lports },
+        ep.sport,
+    )
+}
+
+#[inline(always)]
+fn ports_match(n: u16, ports: *const [u16; TcpConfig::MAX_PORTS], port: u16) -> bool {
+    if n == 0 {
+        return true;
+    }
+    let mut i = 0;
+    while i < TcpConfig::MAX_PORTS {
+        // SAFETY: `ports` points into TCP_CONFIG; i is in bounds.
+        let p = unsafe { core::ptr::read_volatile(ports.cast::<u16>().add(i)) };
+        if i < n as usize && p == port {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `min_span_ns` and `report_failed` of the tool's configuration.
+#[inline(always)]
+pub fn min_span_ns<G: TcpGlobals>() -> u64 {
+    tcp_config!(G, min_span_ns)
+}
+
+#[inline(always)]
+pub fn report_failed<G: TcpGlobals>() -> bool {
+    tcp_config!(G, report_failed) != 0
+}
+
+/// Records the current task (which the caller has run through the filter)
+/// as the owner of `skaddr`.
+#[inline(always)]
+pub fn remember_owner<G: TcpGlobals>(skaddr: u64, pid_tgid: u64) {
+    let mut owner = EventHeader {
+        ts_ns: 0,
+        cgroup_id: 0,
+        pid: 0,
+        tid: 0,
+        uid: 0,
+        gid: 0,
+        comm: [0; 16],
+    };
+    fill_header(&mut owner, pid_tgid);
+    if G::owners().insert(skaddr, owner, 0).is_err() {
+        count_lost(LostReason::InFlightFull);
+    }
+}
+
+/// The owner of `skaddr`, if one was recorded.
+#[inline(always)]
+pub fn owner<G: TcpGlobals>(skaddr: u64) -> Option<EventHeader> {
+    // SAFETY: copied out at once; entries are only replaced whole.
+    unsafe { G::owners().get(skaddr) }.copied()
+}
+
+#[inline(always)]
+pub fn forget_owner<G: TcpGlobals>(skaddr: u64) {
+    let _ = G::owners().remove(skaddr);
+}
+
+/// `sk->sk_err`: why a connection failed.
+#[inline(always)]
+pub fn sock_error<G: TcpGlobals>(sk: u64) -> i32 {
+    kernel_read(sk, sock_offset!(G, sk_err))
+}
+
+/// `(bytes_received, bytes_acked)` of a `tcp_sock`.
+#[inline(always)]
+pub fn tcp_bytes<G: TcpGlobals>(sk: u64) -> (u64, u64) {
+    (
+        kernel_read(sk, sock_offset!(G, bytes_received)),
+        kernel_read(sk, sock_offset!(G, bytes_acked)),
+    )
+}
+
+/// The `struct sock` behind file descriptor `fd` of the current task, or
+/// 0: `current->files->fdt->fd[fd]->private_data->sk`.
+#[inline(always)]
+pub fn current_fd_sock<G: TcpGlobals>(fd: u32) -> u64 {
+    let files: u64 = kernel_read(current_task(), sock_offset!(G, task_files));
+    if files == 0 {
+        return 0;
+    }
+    let fdt: u64 = kernel_read(files, sock_offset!(G, files_fdt));
+    if fdt == 0 {
+        return 0;
+    }
+    let max: u32 = kernel_read(fdt, sock_offset!(G, fdt_max_fds));
+    if fd >= max {
+        return 0;
+    }
+    let table: u64 = kernel_read(fdt, sock_offset!(G, fdt_fd));
+    if table == 0 {
+        return 0;
+    }
+    let file: u64 = kernel_read(table + 8 * fd as u64, 0);
+    if file == 0 {
+        return 0;
+    }
+    let socket: u64 = kernel_read(file, sock_offset!(G, file_private_data));
+    if socket == 0 {
+        return 0;
+    }
+    kernel_read(socket, sock_offset!(G, socket_sk))
+}
+
+/// The endpoints of TCP socket `sk`, or `None` when it is not an IPv4 or
+/// IPv6 TCP socket.
+#[inline(always)]
+pub fn sock_endpoints<G: TcpGlobals>(sk: u64) -> Option<TcpEndpoints> {
+    let family: u16 = kernel_read(sk, sock_offset!(G, skc_family));
+    let protocol: u16 = kernel_read(sk, sock_offset!(G, sk_protocol));
+    if (family != AF_INET && family != AF_INET6) || protocol != IPPROTO_TCP {
+        return None;
+    }
+    let dport: u16 = kernel_read(sk, sock_offset!(G, skc_dport));
+    let mut ep = TcpEndpoints {
+        family,
+        sport: kernel_read(sk, sock_offset!(G, skc_num)),
+        dport: u16::from_be(dport),
+        ..TcpEndpoints::default()
+    };
+    if family == AF_INET {
+        let s: [u8; 4] = kernel_read(sk, sock_offset!(G, skc_rcv_saddr));
+        let d: [u8; 4] = kernel_read(sk, sock_offset!(G, skc_daddr));
+        ep.saddr[..4].copy_from_slice(&s);
+        ep.daddr[..4].copy_from_slice(&d);
+    } else {
+        ep.saddr = kernel_read(sk, sock_offset!(G, skc_v6_rcv_saddr));
+        ep.daddr = kernel_read(sk, sock_offset!(G, skc_v6_daddr));
+    }
+    Some(ep)
+}
+
+/// The header of an event about a socket: its owner's identity stamped
+/// now, or the current task's when `owner` is `None`.
+#[inline(always)]
+pub fn event_header(owner: Option<EventHeader>, now_ns: u64) -> EventHeader {
+    match owner {
+        Some(mut h) => {
+            h.ts_ns = now_ns;
+            h
+        }
+        None => {
+            let mut h = EventHeader {
+                ts_ns: 0,
+                cgroup_id: 0,
+                pid: 0,
+                tid: 0,
+                uid: 0,
+                gid: 0,
+                comm: [0; 16],
+            };
+            // SAFETY: helper call without arguments.
+            fill_header(&mut h, unsafe { bpf_get_current_pid_tgid() });
+            h.ts_ns = now_ns;
+            h
+        }
+    }
+}
+
+/// Emits `event`; a full ring buffer is counted as lost.
+#[inline(always)]
+pub fn emit(event: &TcpEvent) {
+    let Some(mut entry) = EVENTS.reserve::<TcpEvent>(0) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    entry.write(*event);
+    submit(entry, event.header.ts_ns);
+}
+
+/// Whether any of the common task filters (-p, -t, -u, -c, --cgroup) is on.
+#[inline(always)]
+pub fn task_filter_on() -> bool {
+    crate::filter_has(Filter::PID | Filter::TID | Filter::UID | Filter::CGROUP | Filter::COMM)
+}
+
+/// At `syscalls:sys_exit_accept*`: the accepted socket of a selected task,
+/// its endpoints and the task's pid_tgid; `None` for failed accepts,
+/// skipped tasks and sockets that are not TCP.
+#[inline(always)]
+pub fn accepted<G: TcpGlobals>(ctx: &TracePointContext) -> Option<(u64, TcpEndpoints, u64)> {
+    let (_, pid_tgid, ret) = take_syscall(ctx)?;
+    if ret < 0 {
+        return None;
+    }
+    let sk = current_fd_sock::<G>(ret as u32);
+    if sk == 0 {
+        return None;
+    }
+    let ep = sock_endpoints::<G>(sk)?;
+    Some((sk, ep, pid_tgid))
+}

@@ -1,0 +1,191 @@
+//! tcpconnect against the real kernel, over loopback: each connect a
+//! workload with a known pid made, reported once, with its outcome.
+
+use std::{net::TcpListener, time::Duration};
+
+use ebpftop_tests::{NetNs, Tracer, Workload, require_root, serial};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn connects(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter(|e| e["event"] == "connect").collect()
+}
+
+#[test]
+fn reports_successful_connects_over_ipv4_and_ipv6() {
+    require_root();
+    let _g = serial();
+    for (addr, ip) in [("127.0.0.1", 4), ("::1", 6)] {
+        let w = Workload::start(&["tcp-pair", addr, "0", "0", "--comm", "tcpc-pair"]);
+        let pid = w.pid();
+        let ours = Tracer::ours("tcpconnect", &["--json", "-p", &pid.to_string()]);
+        let report = w.go();
+        let port = report["port"].as_u64().unwrap();
+        ours.wait_stdout(|l| l.contains(&format!("\"dport\":{port}")), WAIT)
+            .unwrap_or_else(|| panic!("no connect to {addr} port {port}"));
+        let fin = ours.stop();
+        assert!(fin.status.success(), "{:?}", fin.stderr);
+        let events = fin.json();
+        let c = connects(&events);
+        // The accepted end is passive: only the client's connect shows.
+        assert_eq!(c.len(), 1, "{events:#?}");
+        let c = c[0];
+        assert_eq!(c["pid"], pid);
+        assert_eq!(c["tid"], report["tid"]);
+        assert_eq!(c["comm"], "tcpc-pair");
+        assert_eq!(c["uid"], 0);
+        assert_eq!(c["ip"], ip);
+        assert_eq!(c["saddr"], addr);
+        assert_eq!(c["daddr"], addr);
+        assert_eq!(c["dport"], port);
+        assert_eq!(c["sport"], report["client_port"]);
+        assert_eq!(c["result"], "connected");
+        assert_eq!(c["errno"], 0);
+        assert_eq!(c["error"], Value::Null);
+        let latency = c["latency_ns"].as_u64().unwrap();
+        assert!(latency > 0 && latency < 5_000_000_000, "latency {latency}");
+    }
+}
+
+/// A port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn reports_a_refused_connect() {
+    require_root();
+    let _g = serial();
+    let port = closed_port();
+    let w = Workload::start(&["connect", "127.0.0.1", &port.to_string()]);
+    let pid = w.pid();
+    let ours = Tracer::ours("tcpconnect", &["--json", "-p", &pid.to_string()]);
+    let report = w.go();
+    assert_eq!(report["errno"], libc::ECONNREFUSED);
+    ours.wait_stdout(|l| l.contains("refused"), WAIT)
+        .expect("the refused connect");
+    let fin = ours.stop();
+    let events = fin.json();
+    let c = connects(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0]["pid"], pid);
+    assert_eq!(c[0]["dport"], port);
+    assert_eq!(c[0]["daddr"], "127.0.0.1");
+    assert_eq!(c[0]["result"], "refused");
+    assert_eq!(c[0]["errno"], libc::ECONNREFUSED);
+    assert_eq!(c[0]["error"], "ECONNREFUSED");
+}
+
+/// A SYN that a firewall in the test's own network namespace drops: the
+/// connect times out (TCP_SYNCNT 1 makes that ~3 s).
+#[test]
+fn reports_a_timed_out_connect() {
+    require_root();
+    let _g = serial();
+    let ns = NetNs::new("tcpconnect");
+    ns.run(
+        "iptables",
+        &[
+            "-A", "INPUT", "-i", "lo", "-p", "tcp", "--dport", "5002", "-j", "DROP",
+        ],
+        true,
+    );
+    let w = Workload::start_in_netns(&ns, &["connect-once", "127.0.0.1", "5002"]);
+    let pid = w.pid();
+    let ours = Tracer::ours("tcpconnect", &["--json", "-p", &pid.to_string()]);
+    let report = w.go();
+    assert_eq!(report["errno"], libc::ETIMEDOUT);
+    ours.wait_stdout(|l| l.contains("timed out"), WAIT)
+        .expect("the timed-out connect");
+    let events = ours.stop().json();
+    let c = connects(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0]["pid"], pid);
+    assert_eq!(c[0]["dport"], 5002);
+    assert_eq!(c[0]["result"], "timed out");
+    assert_eq!(c[0]["error"], "ETIMEDOUT");
+    assert!(c[0]["latency_ns"].as_u64().unwrap() > 2_000_000_000);
+}
+
+/// -P keeps connects to the listed ports only; --count sums them per
+/// destination and prints the sums at exit.
+#[test]
+fn port_filter_and_count_mode() {
+    require_root();
+    let _g = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = closed_port();
+    let ours = Tracer::ours(
+        "tcpconnect",
+        &["--json", "--count", "-P", &open.to_string()],
+    );
+    let mut pids = Vec::new();
+    for port in [open, closed, open] {
+        let w = Workload::start(&["connect", "127.0.0.1", &port.to_string()]);
+        pids.push(w.pid());
+        w.go();
+    }
+    // Counts come at exit; give the last connect's event time to arrive.
+    std::thread::sleep(Duration::from_millis(500));
+    let fin = ours.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    let events = fin.json();
+    assert!(connects(&events).is_empty(), "count mode printed connects");
+    let counts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "connect_count")
+        .collect();
+    assert_eq!(counts.len(), 1, "{events:#?}");
+    let c = counts[0];
+    assert_eq!(c["daddr"], "127.0.0.1");
+    assert_eq!(c["dport"], open);
+    assert_eq!(c["connects"], 2);
+    assert_eq!(c["failed"], 0);
+    assert_eq!(c["pid"], pids[2]);
+}
+
+/// -6 drops IPv4 connects in the kernel; -c (comm) selects the workloads.
+#[test]
+fn family_filter() {
+    require_root();
+    let _g = serial();
+    let ours = Tracer::ours("tcpconnect", &["--json", "-6", "-c", "tcpc-family"]);
+    let v4 = Workload::start(&["tcp-pair", "127.0.0.1", "0", "0", "--comm", "tcpc-family"]);
+    let v4_pid = v4.pid();
+    v4.go();
+    let v6 = Workload::start(&["tcp-pair", "::1", "0", "0", "--comm", "tcpc-family"]);
+    let v6_pid = v6.pid();
+    let report = v6.go();
+    let port = report["port"].as_u64().unwrap();
+    ours.wait_stdout(|l| l.contains(&format!("\"dport\":{port}")), WAIT)
+        .expect("the IPv6 connect");
+    let fin = ours.stop();
+    let events = fin.json();
+    let c = connects(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0]["pid"], v6_pid);
+    assert_ne!(c[0]["pid"], v4_pid);
+    assert_eq!(c[0]["ip"], 6);
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_failure() {
+    for args in [
+        &["-P", "0"][..],
+        &["-P", "http"],
+        &["-4", "-6"],
+        &["-P", "1,2,3,4,5,6,7,8,9"],
+    ] {
+        let out = std::process::Command::new(ebpftop_tests::bin("tcpconnect"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,70 @@
+//! tcpconnlat against the real kernel, over loopback: a workload's
+//! connect, with its latency; failed connects and fast ones under -m
+//! are not shown.
+
+use std::{net::TcpListener, time::Duration};
+
+use ebpftop_tests::{Tracer, Workload, require_root, serial};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn reports_latency_of_completed_connects_above_the_threshold() {
+    require_root();
+    let _g = serial();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = Workload::start(&["connect", "127.0.0.1", &closed.to_string()]);
+    let w = Workload::start(&["tcp-pair", "::1", "0", "0", "--comm", "tcpcl-pair"]);
+    let pid = w.pid().to_string();
+    let refused_pid = refused.pid().to_string();
+    let all = Tracer::ours("tcpconnlat", &["--json", "-p", &pid]);
+    // Nothing on loopback takes 10 s.
+    let slow = Tracer::ours("tcpconnlat", &["--json", "-m", "10000", "-p", &pid]);
+    let failed = Tracer::ours("tcpconnlat", &["--json", "-p", &refused_pid]);
+    assert_eq!(refused.go()["errno"], libc::ECONNREFUSED);
+    let report = w.go();
+    let port = report["port"].as_u64().unwrap();
+    all.wait_stdout(|l| l.contains(&format!("\"dport\":{port}")), WAIT)
+        .expect("the connect");
+    std::thread::sleep(Duration::from_millis(300));
+    let events = all.stop().json();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let e = &events[0];
+    assert_eq!(e["event"], "connect");
+    assert_eq!(e["pid"], w_pid(&report));
+    assert_eq!(e["comm"], "tcpcl-pair");
+    assert_eq!(e["daddr"], "::1");
+    assert_eq!(e["sport"], report["client_port"]);
+    assert_eq!(e["result"], "connected");
+    let latency = e["latency_ns"].as_u64().unwrap();
+    assert!(latency > 0 && latency < 5_000_000_000, "latency {latency}");
+    let fin = slow.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    assert_eq!(fin.stdout, Vec::<String>::new(), "-m 10000 let through");
+    assert_eq!(failed.stop().stdout, Vec::<String>::new(), "refused shown");
+}
+
+fn w_pid(report: &Value) -> u64 {
+    report["pid"].as_u64().unwrap()
+}
+
+#[test]
+fn bad_threshold_is_one_line_and_a_failure() {
+    for bad in ["-1", "abc", "inf"] {
+        let out = std::process::Command::new(ebpftop_tests::bin("tcpconnlat"))
+            .args(["-m", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "-m {bad} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error:") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}

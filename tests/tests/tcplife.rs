@@ -1,0 +1,95 @@
+//! tcplife against the real kernel, over loopback: both ends of a
+//! connection a workload made, with its pid, ports and byte counts.
+
+use std::time::Duration;
+
+use ebpftop_tests::{Tracer, Workload, require_root, serial};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+const SENT: u64 = 1 << 20;
+const RECEIVED: u64 = 10 << 10;
+
+/// Within 1%: the kernel's counters include the SYN and FIN.
+fn about(v: &Value, want: u64) -> bool {
+    let v = v.as_u64().unwrap();
+    v.abs_diff(want) * 100 <= want
+}
+
+#[test]
+fn reports_both_ends_with_bytes_each_way() {
+    require_root();
+    let _g = serial();
+    for addr in ["127.0.0.1", "::1"] {
+        let w = Workload::start(&[
+            "tcp-pair",
+            addr,
+            &SENT.to_string(),
+            &RECEIVED.to_string(),
+            "--comm",
+            "tcplife-pair",
+        ]);
+        let pid = w.pid();
+        let ours = Tracer::ours("tcplife", &["--json", "-p", &pid.to_string()]);
+        let report = w.go();
+        let port = report["port"].as_u64().unwrap();
+        let client_port = report["client_port"].as_u64().unwrap();
+        // Both ends close within a few ms of each other.
+        for p in [port, client_port] {
+            ours.wait_stdout(|l| l.contains(&format!("\"sport\":{p}")), WAIT)
+                .unwrap_or_else(|| panic!("no close of the end on port {p}"));
+        }
+        let fin = ours.stop();
+        assert!(fin.status.success(), "{:?}", fin.stderr);
+        let events = fin.json();
+        let lives: Vec<&Value> = events.iter().filter(|e| e["event"] == "tcplife").collect();
+        assert_eq!(lives.len(), 2, "{events:#?}");
+        let end = |sport: u64| {
+            *lives
+                .iter()
+                .find(|e| e["sport"] == sport)
+                .unwrap_or_else(|| panic!("no end with local port {sport}: {lives:#?}"))
+        };
+        let client = end(client_port);
+        let server = end(port);
+        for (e, dport) in [(client, port), (server, client_port)] {
+            assert_eq!(e["pid"], pid);
+            assert_eq!(e["comm"], "tcplife-pair");
+            assert_eq!(e["saddr"], addr);
+            assert_eq!(e["daddr"], addr);
+            assert_eq!(e["dport"], dport);
+            let d = e["duration_ns"].as_u64().unwrap();
+            assert!(d > 0 && d < 10_000_000_000, "duration {d}");
+        }
+        assert!(about(&client["tx_bytes"], SENT), "{client}");
+        assert!(about(&client["rx_bytes"], RECEIVED), "{client}");
+        assert!(about(&server["tx_bytes"], RECEIVED), "{server}");
+        assert!(about(&server["rx_bytes"], SENT), "{server}");
+    }
+}
+
+/// -L keeps connections with that local port: only the server's end.
+#[test]
+fn local_port_filter() {
+    require_root();
+    let _g = serial();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ours = Tracer::ours("tcplife", &["--json", "-L", &port.to_string()]);
+    let w = Workload::start(&["connect", "127.0.0.1", &port.to_string()]);
+    let report = w.go();
+    let (conn, _) = listener.accept().unwrap();
+    drop(conn);
+    drop(listener);
+    ours.wait_stdout(|l| l.contains("tcplife"), WAIT)
+        .expect("the accepted end's close");
+    std::thread::sleep(Duration::from_millis(300));
+    let fin = ours.stop();
+    let events = fin.json();
+    let lives: Vec<&Value> = events.iter().filter(|e| e["event"] == "tcplife").collect();
+    assert_eq!(lives.len(), 1, "{events:#?}");
+    assert_eq!(lives[0]["sport"], port);
+    assert_eq!(lives[0]["dport"], report["client_port"]);
+    // Accepted by this test, which is its owner.
+    assert_eq!(lives[0]["pid"], std::process::id());
+}

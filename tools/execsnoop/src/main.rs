@@ -1,0 +1,290 @@
+//! execsnoop, user half: which hooks to attach, pairing each exec's entry
+//! and exit records, and turning them into records.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ebpftop_cli::{RecordHandler, TraceSpec, run_main, trace_with};
+use ebpftop_common::execsnoop::{
+    ExecConfig, ExecEntryFixed, ExecExit, KIND_ENTRY, KIND_EXIT, entry_flags,
+};
+use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
+use ebpftop_runtime::{
+    Clock, Hook, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record, syscall_hook,
+    task_offsets,
+};
+use execsnoop::{
+    argv,
+    cli::Args,
+    pairing::{Pairs, Pending},
+};
+use regex::bytes::Regex;
+use serde::Serialize;
+
+static HOOKS: &[Hook] = &[
+    syscall_hook!("execve entry", "execve_enter", "sys_enter_execve", true),
+    syscall_hook!("execve exit", "execve_exit", "sys_exit_execve", true),
+    syscall_hook!(
+        "execveat entry",
+        "execveat_enter",
+        "sys_enter_execveat",
+        false
+    ),
+    syscall_hook!("execveat exit", "execveat_exit", "sys_exit_execveat", false),
+];
+
+static OBJECT: ToolObject = ToolObject {
+    tool: "execsnoop",
+    bytes: embedded_object!("execsnoop"),
+    hooks: HOOKS,
+};
+
+const COLUMNS: &[Column] = &[
+    Column::left("PCOMM", 16),
+    Column::left("PID", 7),
+    Column::left("PPID", 7),
+    Column::right("RET", 3),
+    Column::left("ARGS", 0),
+];
+
+/// How long an entry waits for its exit before it is reported without a
+/// result. An exec returns within milliseconds; its exit record is only
+/// missing when it was lost (and counted).
+const PAIR_TIMEOUT_NS: u64 = 2_000_000_000;
+
+#[derive(Serialize)]
+struct ExecRecord<'a> {
+    #[serde(flatten)]
+    common: Common,
+    syscall: &'static str,
+    ppid: u32,
+    ret: Option<i64>,
+    errno: Option<i64>,
+    error: Option<&'static str>,
+    filename: Option<KStr<'a>>,
+    argv: Vec<KStr<'a>>,
+    args_truncated: bool,
+    #[serde(skip)]
+    line: &'a [u8],
+}
+
+impl Record for ExecRecord<'_> {
+    const EVENT: &'static str = "exec";
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn row(&self, row: &mut Row<'_>) {
+        row.bytes(self.common.comm.as_bytes())
+            .cell(self.common.pid)
+            .cell(self.ppid);
+        match self.ret {
+            Some(r) => row.cell(r),
+            None => row.cell("?"),
+        };
+        row.bytes(self.line);
+    }
+}
+
+/// What the user asked to see, beyond the kernel's filter.
+struct Show {
+    failed_only: bool,
+    quote: bool,
+    name: Option<Regex>,
+    line: Option<Regex>,
+    max_bytes: usize,
+}
+
+struct Execs {
+    pairs: Pairs,
+    show: Show,
+    line: Vec<u8>,
+}
+
+impl Execs {
+    /// Prints one exec: its entry record, and the exit's when it came.
+    fn emit(
+        &mut self,
+        entry: &[u8],
+        exit: Option<&ExecExit>,
+        clock: &Clock,
+        out: &mut Output,
+    ) -> std::io::Result<()> {
+        let Some(e) = read_record::<ExecEntryFixed>(entry) else {
+            return Err(short(entry));
+        };
+        let ret = exit.map(|x| x.ret);
+        let failed = ret.is_some_and(|r| r < 0);
+        if self.show.failed_only && !failed {
+            return Ok(());
+        }
+        let text = &entry[size_of::<ExecEntryFixed>()..];
+        let text = &text[..(e.text_len as usize).min(text.len())];
+        let mask = entry_flags::TRUNC_COUNT | entry_flags::TRUNC_BYTES | entry_flags::FAULT;
+        let a = argv::split(
+            text,
+            e.filename_len as usize,
+            self.show.max_bytes,
+            e.flags & mask != 0,
+        );
+        // The command name after the exec; the caller's when it failed or
+        // its result never came.
+        let comm = exit.map_or(e.header.comm, |x| x.header.comm);
+        if self
+            .show
+            .name
+            .as_ref()
+            .is_some_and(|re| !re.is_match(Comm(comm).as_bytes()))
+        {
+            return Ok(());
+        }
+        if let Some(re) = &self.show.line
+            && !re.is_match(&argv::line(&a.args, false, false))
+        {
+            return Ok(());
+        }
+        self.line = argv::line(&a.args, self.show.quote, a.truncated);
+        let h = e.header;
+        out.emit(&ExecRecord {
+            common: Common {
+                ts_ns: clock.to_unix_ns(h.ts_ns),
+                pid: h.pid,
+                tid: exit.map_or(h.tid, |x| x.header.tid),
+                comm: Comm(comm),
+                uid: h.uid,
+                cgroup_id: h.cgroup_id,
+            },
+            syscall: if e.flags & entry_flags::EXECVEAT != 0 {
+                "execveat"
+            } else {
+                "execve"
+            },
+            ppid: e.ppid,
+            ret,
+            errno: ret.filter(|r| *r < 0).map(|r| -r),
+            error: ret.filter(|r| *r < 0).and_then(|r| errno_name(-r)),
+            filename: a.filename.map(KStr),
+            argv: a.args.iter().map(|s| KStr(s)).collect(),
+            args_truncated: a.truncated,
+            line: &self.line,
+        })
+    }
+
+    fn emit_unpaired(
+        &mut self,
+        waiting: Vec<Pending>,
+        clock: &Clock,
+        out: &mut Output,
+    ) -> std::io::Result<()> {
+        for p in waiting {
+            self.emit(&p.record, None, clock, out)?;
+        }
+        Ok(())
+    }
+}
+
+fn short(data: &[u8]) -> std::io::Error {
+    std::io::Error::other(format!(
+        "short record of {} bytes from the kernel",
+        data.len()
+    ))
+}
+
+impl RecordHandler for Execs {
+    fn record(&mut self, data: &[u8], clock: &Clock, out: &mut Output) -> std::io::Result<()> {
+        match read_record::<u32>(data) {
+            Some(KIND_ENTRY) => {
+                let e = read_record::<ExecEntryFixed>(data).ok_or_else(|| short(data))?;
+                let stale = self.pairs.entry(Pending {
+                    tid: e.header.tid,
+                    pid: e.header.pid,
+                    ts_ns: e.header.ts_ns,
+                    record: data.to_vec(),
+                });
+                if let Some(p) = stale {
+                    self.emit(&p.record, None, clock, out)?;
+                }
+                Ok(())
+            }
+            Some(KIND_EXIT) => {
+                let x = read_record::<ExecExit>(data).ok_or_else(|| short(data))?;
+                // No entry: it was lost, and counted as lost by the kernel.
+                match self.pairs.exit(x.header.tid, x.header.pid) {
+                    Some(p) => self.emit(&p.record, Some(&x), clock, out),
+                    None => Ok(()),
+                }
+            }
+            _ => Err(std::io::Error::other(format!(
+                "unknown record of {} bytes from the kernel",
+                data.len()
+            ))),
+        }
+    }
+
+    fn tick(&mut self, clock: &Clock, out: &mut Output) -> std::io::Result<()> {
+        let before = Clock::monotonic_now_ns().saturating_sub(PAIR_TIMEOUT_NS);
+        let waiting = self.pairs.expired(before);
+        self.emit_unpaired(waiting, clock, out)
+    }
+
+    fn finish(&mut self, clock: &Clock, out: &mut Output) -> std::io::Result<()> {
+        let waiting = self.pairs.drain();
+        self.emit_unpaired(waiting, clock, out)
+    }
+}
+
+/// A regular expression from the command line; a bad one is one line.
+fn regex(flag: &str, pattern: Option<&str>) -> anyhow::Result<Option<Regex>> {
+    let Some(p) = pattern else {
+        return Ok(None);
+    };
+    Regex::new(p).map(Some).map_err(|e| {
+        // The parser's message spans lines, pointing at the error; its
+        // last line says what is wrong.
+        let text = e.to_string();
+        let why = text.lines().last().unwrap_or("").trim();
+        let why = why.strip_prefix("error: ").unwrap_or(why);
+        anyhow::anyhow!("invalid {flag} regular expression {p:?}: {why}")
+    })
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let show = Show {
+        failed_only: args.failed,
+        quote: args.quote,
+        name: regex("--name", args.name.as_deref())?,
+        line: regex("--line", args.line.as_deref())?,
+        max_bytes: args.max_bytes as usize,
+    };
+    let offsets = task_offsets().context("resolving task_struct offsets for the parent pid")?;
+    let config = ExecConfig {
+        max_args: args.max_args,
+        max_bytes: args.max_bytes,
+    };
+    let spec = TraceSpec {
+        object: &OBJECT,
+        // -x is applied in user space: argv is copied at entry, before the
+        // result is known.
+        filter: args.filter.spec(false),
+        output: args.output.options(),
+        columns: COLUMNS,
+        run: &args.run,
+        globals: vec![
+            (TASK_OFFSETS_GLOBAL, (&offsets).into()),
+            ("EXEC_CONFIG", (&config).into()),
+        ],
+    };
+    trace_with(
+        spec,
+        Execs {
+            pairs: Pairs::default(),
+            show,
+            line: Vec::new(),
+        },
+    )
+}
+
+fn main() -> ExitCode {
+    run_main("execsnoop", |a: &Args| a.run.verbose, run)
+}

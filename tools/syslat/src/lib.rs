@@ -1,0 +1,4 @@
+//! syslat: the command line and the histogram arithmetic are a library,
+//! so `cargo xtask docs` can generate the man page and the logic is tested.
+pub mod cli;
+pub mod latency;
