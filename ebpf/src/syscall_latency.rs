@@ -3,13 +3,13 @@
 
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::generated::bpf_ktime_get_ns,
+    helpers::generated::{bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::map,
     maps::{HashMap, PerCpuHashMap},
 };
 use ebpftop_common::{
     LostReason,
-    syscall_latency::{MAX_IN_FLIGHT, NoReturn, SyscallStart},
+    syscall_latency::{MAX_IN_FLIGHT, NoReturn, SyscallRegs, SyscallStart},
 };
 
 use crate::count_lost;
@@ -18,6 +18,39 @@ use crate::count_lost;
 /// their format files); sys_exit's `long ret` follows it.
 pub const RAW_SYSCALL_ID: usize = 8;
 pub const RAW_SYSCALL_RET: usize = 16;
+
+/// Where `struct pt_regs` keeps the syscall number, set by user space
+/// from the kernel's BTF before a raw exit program is attached.
+#[unsafe(no_mangle)]
+static SYSCALL_REGS: SyscallRegs = SyscallRegs::UNSET;
+
+/// The syscall number in `regs`, the `struct pt_regs *` a raw `sys_exit`
+/// tracepoint passes: one read, since raw sys_exit has no id argument.
+/// -1 (as for a task in no syscall) when it cannot be read.
+#[inline(always)]
+pub fn regs_syscall_nr(regs: u64) -> u64 {
+    // SAFETY: a plain static, set before load and never written here.
+    let at = unsafe { core::ptr::read_volatile(&raw const SYSCALL_REGS) };
+    let src = (regs + at.nr_offset as u64) as *const core::ffi::c_void;
+    // SAFETY (both reads): the helper checks the source address and writes
+    // at most the size given into the local (zeroing it on failure, hence
+    // the checks).
+    if at.nr_size == 4 {
+        // aarch64's `int syscallno`: sign-extended, as the classic
+        // tracepoint's `long id` is.
+        let mut nr: i32 = 0;
+        if unsafe { bpf_probe_read_kernel((&raw mut nr).cast(), 4, src) } != 0 {
+            return u64::MAX;
+        }
+        nr as i64 as u64
+    } else {
+        let mut nr: u64 = 0;
+        if unsafe { bpf_probe_read_kernel((&raw mut nr).cast(), 8, src) } != 0 {
+            return u64::MAX;
+        }
+        nr
+    }
+}
 
 /// exit and exit_group numbers of this architecture, set by user space.
 #[unsafe(no_mangle)]

@@ -265,3 +265,31 @@ fn bad_input_is_one_line_and_fails() {
         "{list}"
     );
 }
+
+/// Numbers past the per-syscall array (and the last slot in it) are still
+/// counted and shown by number; `-v` says which exit hook was used.
+#[test]
+fn numbers_beyond_the_table_are_counted() {
+    require_root();
+    let _g = serial();
+    let me = std::process::id().to_string();
+    let t = Tracer::ours("syscount", &["-p", &me, "--json", "--top", "1000"]);
+    for (nr, times) in [(5000, 7), (1023, 3)] {
+        for _ in 0..times {
+            // SAFETY: no such syscall; it fails with ENOSYS.
+            assert_eq!(unsafe { libc::syscall(nr) }, -1);
+        }
+    }
+    let fin = t.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    let rows = rows(&fin);
+    assert_eq!(count(&rows, "syscall_5000"), 7);
+    assert_eq!(count(&rows, "syscall_1023"), 3);
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l.contains("syscall exit: ") && l.contains("raw_tracepoint sys_exit")),
+        "the exit hook's path (raw, or why not) under -v: {:?}",
+        fin.stderr
+    );
+}

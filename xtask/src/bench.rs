@@ -47,6 +47,8 @@ enum Tool {
     Execsnoop,
     Syscount,
     Syslat,
+    /// tcpconnect and tcplife together (libbpf-tools' need kprobes).
+    Tcp,
 }
 
 /// The workload's comm, which delivery runs filter on.
@@ -69,6 +71,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Tool::Execsnoop => execsnoop(&args),
         Tool::Syscount => syscount(&args, "syscount", &[]),
         Tool::Syslat => syscount(&args, "syslat", &["-L"]),
+        Tool::Tcp => tcp(&args),
     }
 }
 
@@ -121,6 +124,80 @@ fn execsnoop(args: &BenchArgs) -> Result<()> {
         "libbpf-tools has no JSON output: its table runs fill both of its delivery rows. \
          It traces every process (no comm filter): a /bin/true run elsewhere counts too.",
     );
+    Ok(())
+}
+
+/// tcpconnect and tcplife running together over loopback connect/close
+/// pairs: the overhead against the untraced loop, and every connect and
+/// both ends of every connection delivered. Only ours: libbpf-tools'
+/// tcpconnect and tcplife need kprobes, which this project's test kernel
+/// does not have.
+fn tcp(args: &BenchArgs) -> Result<()> {
+    let root = project_root();
+    run_cmd(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "tcpconnect",
+        "-p",
+        "tcplife",
+        "-p",
+        "ebpftop-tests",
+    ]))
+    .context("building tcpconnect, tcplife and ebpftop-workload")?;
+    let release = root.join("target/release");
+    let workload = release.join("ebpftop-workload");
+    let n = args.iterations.unwrap_or(20_000);
+    let ns = n.to_string();
+    let pairs = ["connect-loop", &ns, "--comm", COMM];
+    let mut report = Report::new(format!(
+        "tcpconnect + tcplife (ours), {n} loopback connect/close pairs per run,          median of {} rounds",
+        args.rounds
+    ));
+    let ours: LineTest = |l| l.contains(r#""ebpftop-bench""#);
+    for round in 1..=args.rounds {
+        eprintln!("bench: round {round}/{}: untraced", args.rounds);
+        let base = time_workload(&workload, &pairs)? as f64 / n as f64;
+        report.add("ns per connect+accept+close", 0, base);
+        eprintln!("bench: round {round}/{}: traced", args.rounds);
+        let json = ["--json", "-c", COMM];
+        let connect = Tracer::spawn(
+            &release.join("tcpconnect"),
+            &json,
+            Out::Pipe,
+            None,
+            Some(ours),
+        )?;
+        let life = Tracer::spawn(&release.join("tcplife"), &json, Out::Pipe, None, Some(ours))?;
+        connect.wait_attached()?;
+        life.wait_attached()?;
+        let traced = time_workload(&workload, &pairs)? as f64 / n as f64;
+        connect.wait_caught_up(n);
+        life.wait_caught_up(2 * n);
+        let (c, l) = (connect.stop()?, life.stop()?);
+        report.add("ns per connect+accept+close", 1, traced);
+        report.add("overhead (%)", 1, (traced / base - 1.0) * 100.0);
+        report.add(
+            "tracers' CPU for the run (s)",
+            1,
+            (c.cpu + l.cpu).as_secs_f64(),
+        );
+        report.add(
+            &format!("tcpconnect events delivered (of {n})"),
+            1,
+            c.counted as f64,
+        );
+        report.add(
+            &format!("tcplife events delivered (of {}, both ends)", 2 * n),
+            1,
+            l.counted as f64,
+        );
+        report.add("lost reported", 1, (c.lost + l.lost) as f64);
+        let silent = (n + 2 * n) as f64 - (c.counted + c.lost + l.counted + l.lost) as f64;
+        report.add(SILENT, 1, silent);
+    }
+    report.print();
+    println!("libbpf-tools' tcpconnect and tcplife need kprobes: not run.");
     Ok(())
 }
 

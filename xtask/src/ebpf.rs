@@ -34,7 +34,8 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
     ensure_rust_src(&toolchain)?;
     let linker_dir = ensure_bpf_linker(&toolchain)?;
     let root = project_root();
-    let ebpf = root.join("ebpf");
+    let src_ebpf = root.join("ebpf");
+    let ebpf = stage(&root)?;
     let path = format!(
         "{}:{}",
         linker_dir.display(),
@@ -49,7 +50,7 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .args([&format!("+{toolchain}"), "build", "--release"]);
-    let all = ebpf_bins(&ebpf)?;
+    let all = ebpf_bins(&src_ebpf)?;
     let tools = if args.tools.is_empty() {
         build.arg("--bins");
         all
@@ -63,7 +64,7 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
         args.tools
     };
     run(&mut build).context("building the eBPF objects")?;
-    let out_dir = ebpf.join("objects");
+    let out_dir = src_ebpf.join("objects");
     fs::create_dir_all(&out_dir)?;
     for tool in tools {
         let built = ebpf.join("target/bpfel-unknown-none/release").join(&tool);
@@ -74,6 +75,74 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
             "xtask: {}",
             dest.strip_prefix(&root).unwrap_or(&dest).display()
         );
+    }
+    Ok(())
+}
+
+/// Where the kernel half is built. Cargo's crate hash, which names the
+/// objects' local symbols, changes with the checkout's path, so every
+/// checkout builds in this one place to produce the same bytes.
+const STAGE: &str = "/tmp/ebpftop-ebpf-build";
+
+/// Mirrors what the kernel half builds from (the root manifest, for
+/// workspace inheritance, `ebpf/` and `crates/common/`) into [`STAGE`],
+/// writing only files that changed so cargo's incremental state holds.
+fn stage(root: &Path) -> Result<PathBuf> {
+    let stage = Path::new(STAGE);
+    sync_file(&root.join("Cargo.toml"), &stage.join("Cargo.toml"))?;
+    sync_dir(
+        &root.join("ebpf"),
+        &stage.join("ebpf"),
+        &["target", "objects"],
+    )?;
+    sync_dir(
+        &root.join("crates/common"),
+        &stage.join("crates/common"),
+        &["target"],
+    )?;
+    Ok(stage.join("ebpf"))
+}
+
+fn sync_file(from: &Path, to: &Path) -> Result<()> {
+    let data = fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    if fs::read(to).ok().as_deref() != Some(&data[..]) {
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::write(to, &data).with_context(|| format!("writing {}", to.display()))?;
+    }
+    Ok(())
+}
+
+/// Makes `to` hold exactly `from`'s files, except the names in `skip`.
+fn sync_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
+    fs::create_dir_all(to)?;
+    let mut names = Vec::new();
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == **s) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            sync_dir(&src, &dst, &[])?;
+        } else {
+            sync_file(&src, &dst)?;
+        }
+        names.push(name);
+    }
+    for entry in fs::read_dir(to)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == **s) || names.contains(&name) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            fs::remove_dir_all(entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ pub use interval::{
     Cumulative, Deltas, IntervalArgs, IntervalSpec, IntervalTool, Stamp, SummaryOutputArgs,
     run_intervals,
 };
-pub use trace::{RecordHandler, TraceSpec, trace, trace_with};
+pub use trace::{RecordHandler, TraceSpec, emit_decoded, short_record, trace, trace_with};
 
 /// Runs a tool's `run` and turns its result into one line and an exit code:
 /// `tool: cause: cause` and 1 on error, 0 when the output's reader went

@@ -162,3 +162,25 @@ impl<H: RecordHandler> Consumer for Streamer<H> {
         Ok(true)
     }
 }
+
+/// The error for a ring buffer record too short for the type a tool
+/// expects (an object from another version of the tool).
+pub fn short_record(data: &[u8]) -> io::Error {
+    io::Error::other(format!(
+        "short record of {} bytes from the kernel",
+        data.len()
+    ))
+}
+
+/// Emits a decoded record, or fails with [`short_record`] when decoding
+/// found the record too short.
+pub fn emit_decoded<R: ebpftop_output::Record>(
+    out: &mut Output,
+    record: Option<R>,
+    data: &[u8],
+) -> io::Result<()> {
+    match record {
+        Some(r) => out.emit(&r),
+        None => Err(short_record(data)),
+    }
+}

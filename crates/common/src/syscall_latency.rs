@@ -29,6 +29,25 @@ impl NoReturn {
     };
 }
 
+/// Where the syscall number lives in the `struct pt_regs` that raw
+/// tracepoints pass (raw `sys_exit` has no id argument): resolved from the
+/// kernel's BTF by user space (`pt_regs.orig_ax` on x86_64, 8 bytes;
+/// `pt_regs.syscallno` on aarch64, 4 bytes, signed).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallRegs {
+    pub nr_offset: u32,
+    /// 4 or 8; 0 until set, and then raw exit programs must not be attached.
+    pub nr_size: u32,
+}
+
+impl SyscallRegs {
+    pub const UNSET: SyscallRegs = SyscallRegs {
+        nr_offset: 0,
+        nr_size: 0,
+    };
+}
+
 /// Threads in a syscall that can be timed at once; an entry that finds the
 /// map full is counted as lost (`LostReason::InFlightFull`).
 pub const MAX_IN_FLIGHT: u32 = 10240;
@@ -37,4 +56,5 @@ pub const MAX_IN_FLIGHT: u32 = 10240;
 mod user {
     // SAFETY: plain #[repr(C)] data; any bit pattern is valid.
     unsafe impl aya::Pod for super::NoReturn {}
+    unsafe impl aya::Pod for super::SyscallRegs {}
 }

@@ -45,6 +45,11 @@ impl SyscallCount {
     };
 }
 
+/// Slots of the per-syscall count array: syscall numbers below this are
+/// counted by index (no hashing); any other number goes to the hash map,
+/// keyed by number, so it is still counted and shown.
+pub const NR_SLOTS: u32 = 1024;
+
 /// Keys in the count map: syscall numbers or process ids. A key that
 /// finds it full is counted as lost (`LostReason::KeyMapFull`).
 pub const MAX_KEYS: u32 = 10240;

@@ -1,7 +1,7 @@
 //! Struct offsets the kernel programs read through, from the running
 //! kernel's BTF.
 
-use ebpftop_common::TaskOffsets;
+use ebpftop_common::{TaskOffsets, syscall_latency::SyscallRegs};
 
 use crate::{Error, btf::KernelBtf};
 
@@ -42,6 +42,46 @@ pub fn task_offsets_from(btf: &KernelBtf) -> Result<TaskOffsets, Error> {
         exit_code: field("exit_code", 4)?,
         start_time: field("start_time", 8)?,
         group_leader: field("group_leader", ptr)?,
+    })
+}
+
+/// The name of the global the programs read [`SyscallRegs`] from.
+pub const SYSCALL_REGS_GLOBAL: &str = "SYSCALL_REGS";
+
+/// Where this architecture's `struct pt_regs` keeps the syscall number, and
+/// the size it must have.
+#[cfg(target_arch = "x86_64")]
+const SYSCALL_NR_FIELD: Option<(&str, u32)> = Some(("orig_ax", 8));
+#[cfg(target_arch = "aarch64")]
+const SYSCALL_NR_FIELD: Option<(&str, u32)> = Some(("syscallno", 4));
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const SYSCALL_NR_FIELD: Option<(&str, u32)> = None;
+
+/// Resolves [`SyscallRegs`] for this kernel, for raw syscall tracepoints.
+/// An error means: use the classic tracepoints, which carry the number.
+pub fn syscall_regs() -> Result<SyscallRegs, Error> {
+    let btf = KernelBtf::load().map_err(|e| Error::Btf(e.to_string()))?;
+    syscall_regs_from(&btf)
+}
+
+pub fn syscall_regs_from(btf: &KernelBtf) -> Result<SyscallRegs, Error> {
+    let Some((name, size)) = SYSCALL_NR_FIELD else {
+        return Err(Error::Btf(
+            "no known pt_regs syscall number field on this architecture".into(),
+        ));
+    };
+    let m = btf
+        .member("pt_regs", name)
+        .map_err(|e| Error::Btf(e.to_string()))?;
+    if m.bitfield.is_some() || m.size != size {
+        return Err(Error::Btf(format!(
+            "pt_regs.{name} is {} bytes, expected {size}",
+            m.size
+        )));
+    }
+    Ok(SyscallRegs {
+        nr_offset: m.offset,
+        nr_size: size,
     })
 }
 
@@ -91,5 +131,17 @@ mod tests {
         assert_eq!(o.exit_code * 8, bits("exit_code"));
         assert_eq!(o.start_time * 8, bits("start_time"));
         assert_eq!(o.group_leader * 8, bits("group_leader"));
+    }
+
+    /// `orig_ax` is the 16th of x86_64's 21 eight-byte registers.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn syscall_nr_is_orig_ax() {
+        if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+            eprintln!("no kernel BTF; skipped");
+            return;
+        }
+        let r = syscall_regs().expect("pt_regs.orig_ax");
+        assert_eq!((r.nr_offset, r.nr_size), (15 * 8, 8));
     }
 }

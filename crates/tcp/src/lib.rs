@@ -287,12 +287,7 @@ pub fn common(h: &EventHeader, clock: &Clock) -> Common {
 
 /// A [`TcpEvent`] from a ring buffer record, or an error for a short one.
 pub fn read_event(data: &[u8]) -> std::io::Result<TcpEvent> {
-    read_record(data).ok_or_else(|| {
-        std::io::Error::other(format!(
-            "short record of {} bytes from the kernel",
-            data.len()
-        ))
-    })
+    read_record(data).ok_or_else(|| ebpftop_cli::short_record(data))
 }
 
 /// Everything a TCP tool's `run` shares: resolve the socket offsets, hand

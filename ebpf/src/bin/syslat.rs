@@ -2,6 +2,10 @@
 //! `raw_syscalls:sys_enter` to `sys_exit` on its thread, and counted into
 //! a log-linear histogram per syscall (or per process and syscall) in the
 //! kernel. User space reads the histograms once per interval.
+//!
+//! Each hook has a raw tracepoint program (preferred: the kernel builds no
+//! trace record for it) and a classic one as the fallback; both go through
+//! [`entered`] and [`returned`].
 #![no_std]
 #![no_main]
 // The BPF target has no atomic types with fetch_add; the intrinsic compiles
@@ -15,9 +19,9 @@ use aya_ebpf::{
     EbpfContext,
     bindings::BPF_F_NO_PREALLOC,
     helpers::generated::bpf_get_current_comm,
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint, tracepoint},
     maps::{HashMap, PerCpuArray},
-    programs::TracePointContext,
+    programs::{RawTracePointContext, TracePointContext},
 };
 use ebpftop_common::{
     COMM_LEN, loglinear,
@@ -25,7 +29,9 @@ use ebpftop_common::{
 };
 use ebpftop_ebpf::{
     current_task_if_selected,
-    syscall_latency::{RAW_SYSCALL_ID, shared_value_for, syscall_entered, syscall_returned},
+    syscall_latency::{
+        RAW_SYSCALL_ID, regs_syscall_nr, shared_value_for, syscall_entered, syscall_returned,
+    },
     tp_u64,
 };
 
@@ -65,10 +71,8 @@ fn selected(nr: u64) -> bool {
     config!(selected[word]) & (1 << (nr % 64)) != 0
 }
 
-#[tracepoint]
-pub fn syslat_enter(ctx: TracePointContext) -> u32 {
-    // SAFETY: `id` offset of raw_syscalls:sys_enter.
-    let nr = unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) };
+#[inline(always)]
+fn entered(nr: u64) -> u32 {
     if !selected(nr) {
         return 0;
     }
@@ -79,10 +83,32 @@ pub fn syslat_enter(ctx: TracePointContext) -> u32 {
     0
 }
 
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn syslat_enter_raw(ctx: RawTracePointContext) -> u32 {
+    // TP_PROTO(struct pt_regs *regs, long id)
+    entered(ctx.arg::<u64>(1))
+}
+
+#[tracepoint]
+pub fn syslat_enter(ctx: TracePointContext) -> u32 {
+    // SAFETY: `id` offset of raw_syscalls:sys_enter.
+    entered(unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) })
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn syslat_exit_raw(ctx: RawTracePointContext) -> u32 {
+    // TP_PROTO(struct pt_regs *regs, long ret): the number is in the regs.
+    returned(regs_syscall_nr(ctx.arg(0)))
+}
+
 #[tracepoint]
 pub fn syslat_exit(ctx: TracePointContext) -> u32 {
     // SAFETY: `id` offset of raw_syscalls:sys_exit.
-    let nr = unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) };
+    returned(unsafe { tp_u64(ctx.as_ptr(), RAW_SYSCALL_ID) })
+}
+
+#[inline(always)]
+fn returned(nr: u64) -> u32 {
     if !selected(nr) {
         return 0;
     }

@@ -186,6 +186,10 @@ fn work(args: &[OsString]) -> Result<Work, String> {
             let port = count(port)? as u16;
             Box::new(move || connect_once(addr, port))
         }
+        [b"connect-loop", n] => {
+            let n = count(n)?;
+            Box::new(move || connect_loop(n))
+        }
         [b"connect", addr, port] => {
             let addr = ip_addr(addr)?;
             let port = count(port)? as u16;
@@ -223,7 +227,7 @@ fn work(args: &[OsString]) -> Result<Work, String> {
 const USAGE: &str =
     "usage: ebpftop-workload (open-loop N [PATH] | open-paths PATH... | open-markers DIR \
                      | exec-loop N PATH | exec-self MISSING PATH ARG... | exec-thread PATH ARG...
-                     | stat-markers DIR | mount-tmpfs DIR \
+                     | stat-markers DIR | mount-tmpfs DIR | connect-loop N \
                      | tcp-pair ADDR SEND RECV | tcp-stall ADDR PORT SEND MS \
                      | resolve HOST | connect ADDR PORT | connect-once ADDR PORT \
                      | exit-children MS | leader-exits-first MS | signal-target | kill PID SIG[,SIG...] \
@@ -1049,6 +1053,42 @@ fn getppid_loop(n: u64) -> Result<(), String> {
     for _ in 0..n {
         // SAFETY: getppid takes no arguments.
         unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    println!("{}", start.elapsed().as_nanos());
+    Ok(())
+}
+
+/// N loopback connects, each accepted and closed, timed (elapsed ns on
+/// stdout). The client closes with SO_LINGER 0 (a reset), so no TIME_WAIT
+/// piles up and back-to-back runs do not exhaust the ephemeral ports.
+fn connect_loop(n: u64) -> Result<(), String> {
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| io("bind", e))?;
+    let addr = listener.local_addr().map_err(|e| io("local_addr", e))?;
+    let start = Instant::now();
+    for _ in 0..n {
+        let client = TcpStream::connect(addr).map_err(|e| io("connect", e))?;
+        let (server, _) = listener.accept().map_err(|e| io("accept", e))?;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt on a socket we own with a valid linger struct.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&client),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&raw const linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io("SO_LINGER", std::io::Error::last_os_error()));
+        }
+        drop(client);
+        drop(server);
     }
     println!("{}", start.elapsed().as_nanos());
     Ok(())

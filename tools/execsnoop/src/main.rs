@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ebpftop_cli::{RecordHandler, TraceSpec, run_main, trace_with};
+use ebpftop_cli::{RecordHandler, TraceSpec, run_main, short_record, trace_with};
 use ebpftop_common::execsnoop::{
     ExecConfig, ExecEntryFixed, ExecExit, KIND_ENTRY, KIND_EXIT, entry_flags,
 };
@@ -112,7 +112,7 @@ impl Execs {
         out: &mut Output,
     ) -> std::io::Result<()> {
         let Some(e) = read_record::<ExecEntryFixed>(entry) else {
-            return Err(short(entry));
+            return Err(short_record(entry));
         };
         let ret = exit.map(|x| x.ret);
         let failed = ret.is_some_and(|r| r < 0);
@@ -184,18 +184,11 @@ impl Execs {
     }
 }
 
-fn short(data: &[u8]) -> std::io::Error {
-    std::io::Error::other(format!(
-        "short record of {} bytes from the kernel",
-        data.len()
-    ))
-}
-
 impl RecordHandler for Execs {
     fn record(&mut self, data: &[u8], clock: &Clock, out: &mut Output) -> std::io::Result<()> {
         match read_record::<u32>(data) {
             Some(KIND_ENTRY) => {
-                let e = read_record::<ExecEntryFixed>(data).ok_or_else(|| short(data))?;
+                let e = read_record::<ExecEntryFixed>(data).ok_or_else(|| short_record(data))?;
                 let stale = self.pairs.entry(Pending {
                     tid: e.header.tid,
                     pid: e.header.pid,
@@ -208,7 +201,7 @@ impl RecordHandler for Execs {
                 Ok(())
             }
             Some(KIND_EXIT) => {
-                let x = read_record::<ExecExit>(data).ok_or_else(|| short(data))?;
+                let x = read_record::<ExecExit>(data).ok_or_else(|| short_record(data))?;
                 // No entry: it was lost, and counted as lost by the kernel.
                 match self.pairs.exit(x.header.tid, x.header.pid) {
                     Some(p) => self.emit(&p.record, Some(&x), clock, out),

@@ -1,9 +1,9 @@
 //! exitsnoop, user half: one tracepoint, and exits to records.
 
-use std::{io, process::ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::exitsnoop::{ExitConfig, ExitEvent, GROUP_DEAD_OFFSET};
 use ebpftop_output::{Column, Comm, Common, Output, Record, Row, signal::signal_name};
 use ebpftop_runtime::{
@@ -134,13 +134,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         ],
     };
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock) {
-            Some(r) => out.emit(&r),
-            None => Err(io::Error::other(format!(
-                "short record of {} bytes from the kernel",
-                data.len()
-            ))),
-        }
+        emit_decoded(out, to_record(data, clock), data)
     })
 }
 

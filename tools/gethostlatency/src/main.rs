@@ -1,8 +1,8 @@
 //! gethostlatency, user half: uprobes on libc, lookups to records.
 
-use std::{io, process::ExitCode};
+use std::process::ExitCode;
 
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, run_main, short_record, trace};
 use ebpftop_common::gethostlatency::{LookupEvent, LookupFunc};
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row};
 use ebpftop_runtime::{AttachPoint, Candidate, Hook, ToolObject, embedded_object, read_record};
@@ -96,12 +96,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         globals: Vec::new(),
     };
     trace(spec, |data, clock, out: &mut Output| {
-        let e: LookupEvent = read_record(data).ok_or_else(|| {
-            io::Error::other(format!(
-                "short record of {} bytes from the kernel",
-                data.len()
-            ))
-        })?;
+        let e: LookupEvent = read_record(data).ok_or_else(|| short_record(data))?;
         let h = e.header;
         out.emit(&LookupRecord {
             common: Common {

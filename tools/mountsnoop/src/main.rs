@@ -1,8 +1,8 @@
 //! mountsnoop, user half: which hooks to attach, and events to records.
 
-use std::{io, io::Write as _, process::ExitCode};
+use std::{io::Write as _, process::ExitCode};
 
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::mountsnoop::{
     MntNsOffsets, MountEventFixed, MountStr, MountSyscall, STR_LARGE, STR_SMALL,
 };
@@ -380,13 +380,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         globals: vec![("MNT_NS", GlobalData::from(&offsets))],
     };
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock) {
-            Some(r) => out.emit(&r),
-            None => Err(io::Error::other(format!(
-                "bad record of {} bytes from the kernel",
-                data.len()
-            ))),
-        }
+        emit_decoded(out, to_record(data, clock), data)
     })
 }
 

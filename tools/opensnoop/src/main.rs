@@ -1,8 +1,8 @@
 //! opensnoop, user half: which hooks to attach, and events to records.
 
-use std::{collections::HashMap, io, process::ExitCode};
+use std::{collections::HashMap, process::ExitCode};
 
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::opensnoop::{OpenEventFixed, OpenSyscall};
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
 use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hook};
@@ -164,13 +164,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let extended = args.extended;
     let mut names = FlagNames::default();
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock, &mut names, extended) {
-            Some(r) => out.emit(&r),
-            None => Err(io::Error::other(format!(
-                "short record of {} bytes from the kernel",
-                data.len()
-            ))),
-        }
+        emit_decoded(out, to_record(data, clock, &mut names, extended), data)
     })
 }
 

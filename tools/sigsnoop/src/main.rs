@@ -1,8 +1,8 @@
 //! sigsnoop, user half: which hooks to attach, and signals to records.
 
-use std::{io, process::ExitCode};
+use std::process::ExitCode;
 
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::{
     COMM_LEN,
     sigsnoop::{SignalConfig, SignalEvent, SignalSource, generate_layout as at},
@@ -172,13 +172,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         globals: vec![("SIGNAL_CONFIG", (&config).into())],
     };
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock) {
-            Some(r) => out.emit(&r),
-            None => Err(io::Error::other(format!(
-                "short record of {} bytes from the kernel",
-                data.len()
-            ))),
-        }
+        emit_decoded(out, to_record(data, clock), data)
     })
 }
 

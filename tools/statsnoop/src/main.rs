@@ -1,8 +1,8 @@
 //! statsnoop, user half: which hooks to attach, and events to records.
 
-use std::{io, process::ExitCode};
+use std::process::ExitCode;
 
-use ebpftop_cli::{TraceSpec, run_main, trace};
+use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::statsnoop::{StatEventFixed, StatSyscall};
 use ebpftop_output::{
     Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name, flags::at_flags,
@@ -195,13 +195,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     let extended = args.extended;
     trace(spec, |data, clock, out: &mut Output| {
-        match to_record(data, clock, extended) {
-            Some(r) => out.emit(&r),
-            None => Err(io::Error::other(format!(
-                "bad record of {} bytes from the kernel",
-                data.len()
-            ))),
-        }
+        emit_decoded(out, to_record(data, clock, extended), data)
     })
 }
 

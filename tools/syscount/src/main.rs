@@ -3,51 +3,79 @@
 
 use std::{io, process::ExitCode};
 
-use aya::maps::{MapData, PerCpuHashMap};
+use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
 use ebpftop_cli::{Deltas, IntervalSpec, IntervalTool, Stamp, run_intervals, run_main, syscalls};
-use ebpftop_common::syscount::{SyscallCount, SyscountConfig};
+use ebpftop_common::{
+    syscall_latency::SyscallRegs,
+    syscount::{SyscallCount, SyscountConfig},
+};
 use ebpftop_output::{Column, Comm, Output, syscalls::syscall_name};
-use ebpftop_runtime::{AttachPoint, Candidate, Hook, ToolObject, embedded_object};
+use ebpftop_runtime::{
+    AttachPoint, Candidate, Hook, SYSCALL_REGS_GLOBAL, ToolObject, embedded_object, syscall_regs,
+};
 use serde::Serialize;
 use syscount::{
     cli::Args,
     rows::{Totals, ranked},
 };
 
+/// Raw tracepoints first: the kernel builds no trace record for them, which
+/// is most of the cost per call. The classic ones are the fallback.
+const RAW_EXIT: Candidate = Candidate {
+    program: "syscount_exit_raw",
+    at: AttachPoint::RawTracepoint { name: "sys_exit" },
+};
+const TP_EXIT: Candidate = Candidate {
+    program: "syscount_exit",
+    at: AttachPoint::Tracepoint {
+        category: "raw_syscalls",
+        name: "sys_exit",
+    },
+};
 const EXIT: Hook = Hook {
     name: "syscall exit",
-    candidates: &[Candidate {
-        program: "syscount_exit",
-        at: AttachPoint::Tracepoint {
-            category: "raw_syscalls",
-            name: "sys_exit",
-        },
-    }],
+    candidates: &[RAW_EXIT, TP_EXIT],
+    required: true,
+};
+/// For a kernel whose `pt_regs` could not be resolved: the raw exit could
+/// not find the syscall number.
+const EXIT_CLASSIC: Hook = Hook {
+    name: "syscall exit",
+    candidates: &[TP_EXIT],
     required: true,
 };
 const ENTER: Hook = Hook {
     name: "syscall entry",
-    candidates: &[Candidate {
-        program: "syscount_enter",
-        at: AttachPoint::Tracepoint {
-            category: "raw_syscalls",
-            name: "sys_enter",
+    candidates: &[
+        Candidate {
+            program: "syscount_enter_raw",
+            at: AttachPoint::RawTracepoint { name: "sys_enter" },
         },
-    }],
+        Candidate {
+            program: "syscount_enter",
+            at: AttachPoint::Tracepoint {
+                category: "raw_syscalls",
+                name: "sys_enter",
+            },
+        },
+    ],
     required: true,
 };
 
-/// Counting needs only the exit (its `id` and `ret`); timing, the entry too.
-static COUNTING: ToolObject = ToolObject {
-    tool: "syscount",
-    bytes: embedded_object!("syscount"),
-    hooks: &[EXIT],
-};
-static TIMING: ToolObject = ToolObject {
-    tool: "syscount",
-    bytes: embedded_object!("syscount"),
-    hooks: &[ENTER, EXIT],
-};
+/// Counting needs only the exit (its number and `ret`); timing, the entry
+/// too.
+fn object(latency: bool, raw_exit: bool) -> ToolObject {
+    ToolObject {
+        tool: "syscount",
+        bytes: embedded_object!("syscount"),
+        hooks: match (latency, raw_exit) {
+            (false, true) => &[EXIT],
+            (false, false) => &[EXIT_CLASSIC],
+            (true, true) => &[ENTER, EXIT],
+            (true, false) => &[ENTER, EXIT_CLASSIC],
+        },
+    }
+}
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -72,7 +100,10 @@ struct Row<'a> {
 }
 
 struct Syscount {
+    /// By pid with -P; otherwise syscall numbers beyond `by_nr`.
     counts: PerCpuHashMap<MapData, u32, SyscallCount>,
+    /// By syscall number, without -P.
+    by_nr: Option<PerCpuArray<MapData, SyscallCount>>,
     deltas: Deltas<u32, Totals>,
     args: Args,
 }
@@ -80,13 +111,24 @@ struct Syscount {
 impl Syscount {
     /// Every key's totals since load, read once.
     fn read(&self) -> io::Result<Vec<(u32, Totals)>> {
-        self.counts
+        let mut all: Vec<(u32, Totals)> = self
+            .counts
             .iter()
             .map(|r| {
                 r.map(|(k, per_cpu)| (k, Totals::sum(per_cpu.iter())))
                     .map_err(io::Error::other)
             })
-            .collect()
+            .collect::<io::Result<_>>()?;
+        if let Some(by_nr) = &self.by_nr {
+            for (nr, r) in (0u32..).zip(by_nr.iter()) {
+                let t = Totals::sum(r.map_err(io::Error::other)?.iter());
+                // Slots of syscalls never made are not rows.
+                if t.count != 0 {
+                    all.push((nr, t));
+                }
+            }
+        }
+        Ok(all)
     }
 }
 
@@ -182,14 +224,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         _pad: 0,
     };
     let no_return = syscalls::no_return();
+    // The raw exit tracepoint reads the syscall number from pt_regs, at an
+    // offset only the kernel's BTF gives; without it, classic tracepoints.
+    let regs = syscall_regs()
+        .inspect_err(|e| log::info!("raw sys_exit tracepoint not used: {e}"))
+        .ok();
+    let object = object(args.latency, regs.is_some());
+    let regs = regs.unwrap_or(SyscallRegs::UNSET);
     let columns = columns(&args);
     let spec = IntervalSpec {
-        object: if args.latency { &TIMING } else { &COUNTING },
+        object: &object,
         // -e implies failed calls; the kernel checks the errno itself.
         filter: args.filter.spec(args.failures || args.errno.is_some()),
         globals: vec![
             ("SYSCOUNT", (&config).into()),
             ("NO_RETURN", (&no_return).into()),
+            (SYSCALL_REGS_GLOBAL, (&regs).into()),
         ],
         output: &args.output,
         columns: &columns,
@@ -200,8 +250,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         let map = ebpf
             .take_map("COUNTS")
             .ok_or_else(|| anyhow::anyhow!("the syscount object has no COUNTS map"))?;
+        let by_nr = match args_for_report.process {
+            true => None,
+            false => {
+                let map = ebpf
+                    .take_map("BY_NR")
+                    .ok_or_else(|| anyhow::anyhow!("the syscount object has no BY_NR map"))?;
+                Some(PerCpuArray::try_from(map)?)
+            }
+        };
         Ok(Syscount {
             counts: PerCpuHashMap::try_from(map)?,
+            by_nr,
             deltas: Deltas::default(),
             args: args_for_report,
         })

@@ -5,6 +5,7 @@ use std::{fmt::Write as _, io, process::ExitCode};
 
 use aya::maps::{HashMap, MapData};
 use ebpftop_cli::{Deltas, IntervalSpec, IntervalTool, Stamp, run_intervals, run_main, syscalls};
+use ebpftop_common::syscall_latency::SyscallRegs;
 use ebpftop_common::syslat::{SyscallLatency, SyslatConfig, SyslatKey};
 use ebpftop_output::{
     Comm, Output,
@@ -13,41 +14,70 @@ use ebpftop_output::{
     syscalls::syscall_name,
     text::{escape_terminal, until_nul},
 };
-use ebpftop_runtime::{AttachPoint, Candidate, Hook, ToolObject, embedded_object};
+use ebpftop_runtime::{
+    AttachPoint, Candidate, Hook, SYSCALL_REGS_GLOBAL, ToolObject, embedded_object, syscall_regs,
+};
 use serde::Serialize;
 use syslat::{
     cli::Args,
     latency::{Latencies, selection},
 };
 
-static OBJECT: ToolObject = ToolObject {
-    tool: "syslat",
-    bytes: embedded_object!("syslat"),
-    hooks: &[
-        Hook {
-            name: "syscall entry",
-            candidates: &[Candidate {
-                program: "syslat_enter",
-                at: AttachPoint::Tracepoint {
-                    category: "raw_syscalls",
-                    name: "sys_enter",
-                },
-            }],
-            required: true,
+/// Raw tracepoints first: the kernel builds no trace record for them, which
+/// is most of the cost per call. The classic ones are the fallback.
+const ENTER: Hook = Hook {
+    name: "syscall entry",
+    candidates: &[
+        Candidate {
+            program: "syslat_enter_raw",
+            at: AttachPoint::RawTracepoint { name: "sys_enter" },
         },
-        Hook {
-            name: "syscall exit",
-            candidates: &[Candidate {
-                program: "syslat_exit",
-                at: AttachPoint::Tracepoint {
-                    category: "raw_syscalls",
-                    name: "sys_exit",
-                },
-            }],
-            required: true,
+        Candidate {
+            program: "syslat_enter",
+            at: AttachPoint::Tracepoint {
+                category: "raw_syscalls",
+                name: "sys_enter",
+            },
         },
     ],
+    required: true,
 };
+const TP_EXIT: Candidate = Candidate {
+    program: "syslat_exit",
+    at: AttachPoint::Tracepoint {
+        category: "raw_syscalls",
+        name: "sys_exit",
+    },
+};
+const EXIT: Hook = Hook {
+    name: "syscall exit",
+    candidates: &[
+        Candidate {
+            program: "syslat_exit_raw",
+            at: AttachPoint::RawTracepoint { name: "sys_exit" },
+        },
+        TP_EXIT,
+    ],
+    required: true,
+};
+/// Without `pt_regs` offsets from BTF the raw exit cannot find the number.
+const EXIT_CLASSIC: Hook = Hook {
+    name: "syscall exit",
+    candidates: &[TP_EXIT],
+    required: true,
+};
+
+fn object(raw_exit: bool) -> ToolObject {
+    ToolObject {
+        tool: "syslat",
+        bytes: embedded_object!("syslat"),
+        hooks: if raw_exit {
+            &[ENTER, EXIT]
+        } else {
+            &[ENTER, EXIT_CLASSIC]
+        },
+    }
+}
 
 #[derive(Serialize)]
 struct Record<'a> {
@@ -148,12 +178,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         config.selected = selection(&nrs.0).map_err(anyhow::Error::msg)?;
     }
     let no_return = syscalls::no_return();
+    // The raw exit tracepoint reads the syscall number from pt_regs, at an
+    // offset only the kernel's BTF gives; without it, classic tracepoints.
+    let regs = syscall_regs()
+        .inspect_err(|e| log::info!("raw sys_exit tracepoint not used: {e}"))
+        .ok();
+    let object = object(regs.is_some());
+    let regs = regs.unwrap_or(SyscallRegs::UNSET);
     let spec = IntervalSpec {
-        object: &OBJECT,
+        object: &object,
         filter: args.filter.spec(false),
         globals: vec![
             ("SYSLAT", (&config).into()),
             ("NO_RETURN", (&no_return).into()),
+            (SYSCALL_REGS_GLOBAL, (&regs).into()),
         ],
         output: &args.output,
         columns: &[],
