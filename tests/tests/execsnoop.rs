@@ -246,8 +246,12 @@ fn arguments_round_trip_exactly_and_truncation_is_marked() {
         .chain(args.iter().cloned())
         .take(20)
         .map(|a| {
-            let q = format!("\"{}\"", a.to_string_lossy().replace('"', "\\\""));
-            q.replace('\\', "\\\\").replace('\u{fffd}', "\\xff")
+            // Escaped for the terminal first, then quoted: `"` as `\"`.
+            let escaped = a
+                .to_string_lossy()
+                .replace('\\', "\\\\")
+                .replace('\u{fffd}', "\\xff");
+            format!("\"{}\"", escaped.replace('"', "\\\""))
         })
         .collect();
     assert!(

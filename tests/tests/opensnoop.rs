@@ -454,6 +454,13 @@ fn bad_input_and_missing_privilege_get_one_clear_line() {
     let cases: &[(&[&str], Option<u32>, &str)] = &[
         (&["-p", "4000000"], None, "no process with pid 4000000"),
         (
+            &["-p", "abc"],
+            None,
+            "invalid value 'abc' for '--pid <PID>'",
+        ),
+        (&["--bogus"], None, "unexpected argument '--bogus'"),
+        (&["-d", "0"], None, "must be a positive number of seconds"),
+        (
             &["--cgroup", "/tmp"],
             None,
             "/tmp is not a cgroup v2 directory",

@@ -250,6 +250,8 @@ fn bad_signal_is_one_clear_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{bad}");
         assert!(err.contains("is not a signal"), "{err}");
+        assert!(err.starts_with("sigsnoop: "), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
 }

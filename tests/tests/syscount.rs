@@ -254,7 +254,8 @@ fn bad_input_is_one_line_and_fails() {
         let out = Command::new(bin("syscount")).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.starts_with("syscount: "), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
     let out = Command::new(bin("syscount")).arg("-l").output().unwrap();

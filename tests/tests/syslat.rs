@@ -132,7 +132,8 @@ fn unknown_syscall_is_one_line_and_fails() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.starts_with("syslat: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("unknown syscall \"nosuchcall\""), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }

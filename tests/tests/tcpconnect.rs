@@ -186,6 +186,7 @@ fn bad_input_is_one_line_and_a_failure() {
         assert!(!out.status.success(), "{args:?} accepted");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(err.starts_with("tcpconnect: "), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
 }

@@ -63,8 +63,9 @@ fn bad_threshold_is_one_line_and_a_failure() {
         assert!(!out.status.success(), "-m {bad} accepted");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.starts_with("error:") && !err.contains("panicked"),
+            err.starts_with("tcpconnlat: ") && !err.contains("panicked"),
             "{err}"
         );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }

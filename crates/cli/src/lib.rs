@@ -25,7 +25,10 @@ pub fn run_main<A: clap::Parser>(
     verbose: impl Fn(&A) -> bool,
     run: impl FnOnce(A) -> anyhow::Result<()>,
 ) -> ExitCode {
-    let args = A::parse();
+    let args = match A::try_parse() {
+        Ok(a) => a,
+        Err(e) => return usage_error(tool, e),
+    };
     logger::init(tool, verbose(&args));
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,6 +38,27 @@ pub fn run_main<A: clap::Parser>(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version print as clap formats them; a bad command line is one
+/// line, `tool: what is wrong (try --help)`, and exit status 2.
+fn usage_error(tool: &str, e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "{tool}: {} (try --help)",
+        usage_line(&e.render().to_string())
+    );
+    ExitCode::from(2)
+}
+
+/// The first line of clap's rendered error, without its `error: ` label.
+fn usage_line(rendered: &str) -> &str {
+    let first = rendered.lines().next().unwrap_or("invalid command line");
+    first.strip_prefix("error: ").unwrap_or(first).trim_end()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -55,4 +79,25 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Demo {
+        #[arg(short = 'p')]
+        pid: Option<u32>,
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        for argv in [&["demo", "-p", "abc"][..], &["demo", "--bogus"]] {
+            let e = Demo::try_parse_from(argv).unwrap_err();
+            let line = super::usage_line(&e.render().to_string()).to_string();
+            assert!(!line.contains('\n') && !line.starts_with("error"), "{line}");
+            assert!(line.contains("abc") || line.contains("--bogus"), "{line}");
+        }
+    }
 }

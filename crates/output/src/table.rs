@@ -79,6 +79,16 @@ impl<'a> Row<'a> {
         self
     }
 
+    /// A cell of text already made terminal-safe (by
+    /// [`escape_terminal`](crate::text::escape_terminal) and then, say,
+    /// quoted), pushed as it is rather than escaped twice.
+    pub fn escaped(&mut self, text: &str) -> &mut Self {
+        self.scratch.clear();
+        self.scratch.push_str(text);
+        self.push();
+        self
+    }
+
     fn push(&mut self) {
         let col = self.cols.get(self.next).copied();
         self.next += 1;

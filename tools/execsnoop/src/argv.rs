@@ -1,6 +1,8 @@
 //! An entry record's text: the file name, then the arguments, each ended
 //! by a NUL; and the argument line the table shows.
 
+use ebpftop_output::text::escape_terminal;
+
 /// What an entry record's text holds.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Argv<'a> {
@@ -36,29 +38,32 @@ pub fn split(text: &[u8], filename_len: usize, max_bytes: usize, truncated: bool
     }
 }
 
-/// The arguments joined by spaces, each in "quotes" (an inner `"` as
-/// `\"`) when `quote`, and ` ...` when some were left out.
-pub fn line(args: &[&[u8]], quote: bool, truncated: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(args.iter().map(|a| a.len() + 3).sum::<usize>() + 4);
+/// The raw arguments joined by spaces, for `--line` to match.
+pub fn joined(args: &[&[u8]]) -> Vec<u8> {
+    args.join(&b' ')
+}
+
+/// The arguments for the table: joined by spaces, each escaped for the
+/// terminal, in "quotes" (an inner `"` as `\"`) when `quote`, and ` ...`
+/// when some were left out. Escaping comes first, so the quoting's
+/// backslashes are not doubled.
+pub fn line(args: &[&[u8]], quote: bool, truncated: bool) -> String {
+    let mut out = String::with_capacity(args.iter().map(|a| a.len() + 3).sum::<usize>() + 4);
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
-            out.push(b' ');
+            out.push(' ');
         }
+        let text = escape_terminal(a);
         if quote {
-            out.push(b'"');
-            for &b in *a {
-                if b == b'"' {
-                    out.push(b'\\');
-                }
-                out.push(b);
-            }
-            out.push(b'"');
+            out.push('"');
+            out.push_str(&text.replace('"', "\\\""));
+            out.push('"');
         } else {
-            out.extend_from_slice(a);
+            out.push_str(&text);
         }
     }
     if truncated {
-        out.extend_from_slice(if args.is_empty() { b"..." } else { b" ..." });
+        out.push_str(if args.is_empty() { "..." } else { " ..." });
     }
     out
 }
@@ -105,13 +110,17 @@ mod tests {
     #[test]
     fn lines() {
         let args: Vec<&[u8]> = vec![b"echo", b"a b", b"say \"hi\""];
-        assert_eq!(line(&args, false, false), b"echo a b say \"hi\"");
+        assert_eq!(line(&args, false, false), "echo a b say \"hi\"");
         assert_eq!(
             line(&args, true, false),
-            b"\"echo\" \"a b\" \"say \\\"hi\\\"\""
+            "\"echo\" \"a b\" \"say \\\"hi\\\"\""
         );
-        assert_eq!(line(&args[..1], false, true), b"echo ...");
-        assert_eq!(line(&[], false, true), b"...");
-        assert_eq!(line(&[], false, false), b"");
+        assert_eq!(line(&args[..1], false, true), "echo ...");
+        assert_eq!(line(&[], false, true), "...");
+        assert_eq!(line(&[], false, false), "");
+        // Control bytes and backslashes are escaped before quoting.
+        let odd: Vec<&[u8]> = vec![b"a\\b", b"\x1b[31m\"x"];
+        assert_eq!(line(&odd, true, false), "\"a\\\\b\" \"\\x1b[31m\\\"x\"");
+        assert_eq!(joined(&odd), b"a\\b \x1b[31m\"x");
     }
 }

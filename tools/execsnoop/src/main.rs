@@ -65,7 +65,7 @@ struct ExecRecord<'a> {
     argv: Vec<KStr<'a>>,
     args_truncated: bool,
     #[serde(skip)]
-    line: &'a [u8],
+    line: &'a str,
 }
 
 impl Record for ExecRecord<'_> {
@@ -83,7 +83,7 @@ impl Record for ExecRecord<'_> {
             Some(r) => row.cell(r),
             None => row.cell("?"),
         };
-        row.bytes(self.line);
+        row.escaped(self.line);
     }
 }
 
@@ -99,7 +99,7 @@ struct Show {
 struct Execs {
     pairs: Pairs,
     show: Show,
-    line: Vec<u8>,
+    line: String,
 }
 
 impl Execs {
@@ -140,7 +140,7 @@ impl Execs {
             return Ok(());
         }
         if let Some(re) = &self.show.line
-            && !re.is_match(&argv::line(&a.args, false, false))
+            && !re.is_match(&argv::joined(&a.args))
         {
             return Ok(());
         }
@@ -273,7 +273,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         Execs {
             pairs: Pairs::default(),
             show,
-            line: Vec::new(),
+            line: String::new(),
         },
     )
 }
