@@ -379,6 +379,32 @@ pub fn emit_small_or_large<S: 'static, L: 'static>(
     submit(entry, ts_ns);
 }
 
+/// Entry programs, one per syscall tracepoint, that save the first `$n`
+/// arguments tagged `$tag` for the exit ([`save_syscall`]).
+#[macro_export]
+macro_rules! save_syscall_programs {
+    ($($program:ident: $n:literal => $tag:expr;)*) => {$(
+        #[aya_ebpf::macros::tracepoint]
+        pub fn $program(ctx: aya_ebpf::programs::TracePointContext) -> u32 {
+            $crate::save_syscall::<$n>(&ctx, $tag as u32);
+            0
+        }
+    )*};
+}
+
+/// Exit programs sharing one body, `$handler(&ctx)`: one per tracepoint,
+/// because a program attaches to one.
+#[macro_export]
+macro_rules! syscall_exit_programs {
+    ($handler:path: $($program:ident),* $(,)?) => {$(
+        #[aya_ebpf::macros::tracepoint]
+        pub fn $program(ctx: aya_ebpf::programs::TracePointContext) -> u32 {
+            $handler(&ctx);
+            0
+        }
+    )*};
+}
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

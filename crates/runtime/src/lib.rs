@@ -80,7 +80,7 @@ macro_rules! embedded_object {
 /// it on kernels without that syscall.
 #[macro_export]
 macro_rules! syscall_hook {
-    ($name:literal, $program:literal, $tracepoint:literal, $required:literal) => {
+    ($name:expr, $program:expr, $tracepoint:expr, $required:expr) => {
         $crate::Hook {
             name: $name,
             candidates: &[$crate::Candidate {
@@ -92,5 +92,29 @@ macro_rules! syscall_hook {
             }],
             required: $required,
         }
+    };
+}
+
+/// The entry and exit [`Hook`]s of syscalls, as a `&[Hook]`: each
+/// `("label", "prog", "syscall", required)` attaches programs
+/// `prog_enter`/`prog_exit` to `syscalls:sys_enter_syscall`/`sys_exit_syscall`,
+/// named "label entry"/"label exit" in `--verbose`.
+#[macro_export]
+macro_rules! syscall_hooks {
+    ($(($label:literal, $program:literal, $syscall:literal, $required:literal)),* $(,)?) => {
+        &[$(
+            $crate::syscall_hook!(
+                concat!($label, " entry"),
+                concat!($program, "_enter"),
+                concat!("sys_enter_", $syscall),
+                $required
+            ),
+            $crate::syscall_hook!(
+                concat!($label, " exit"),
+                concat!($program, "_exit"),
+                concat!("sys_exit_", $syscall),
+                $required
+            ),
+        )*]
     };
 }

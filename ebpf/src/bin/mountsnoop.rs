@@ -8,9 +8,7 @@
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{
-    helpers::generated::bpf_probe_read_user, macros::tracepoint, programs::TracePointContext,
-};
+use aya_ebpf::{helpers::generated::bpf_probe_read_user, programs::TracePointContext};
 use ebpftop_common::{
     Filter,
     mountsnoop::{
@@ -20,7 +18,7 @@ use ebpftop_common::{
 };
 use ebpftop_ebpf::{
     SavedSyscall, Written, current_task, emit_small_or_large, fill_header, filter_has, kernel_read,
-    read_user_str, save_syscall, take_syscall,
+    read_user_str, take_syscall,
 };
 
 /// Offsets to the mount namespace id, set by user space from BTF before
@@ -33,46 +31,19 @@ static MNT_NS: MntNsOffsets = MntNsOffsets {
     _pad: 0,
 };
 
-macro_rules! mount_enter {
-    ($fn:ident, $n:literal, $tag:expr) => {
-        #[tracepoint]
-        pub fn $fn(ctx: TracePointContext) -> u32 {
-            save_syscall::<$n>(&ctx, $tag as u32);
-            0
-        }
-    };
+ebpftop_ebpf::save_syscall_programs! {
+    mount_enter: 5 => MountSyscall::Mount;
+    umount_enter: 2 => MountSyscall::Umount;
+    fsopen_enter: 2 => MountSyscall::Fsopen;
+    fsconfig_enter: 5 => MountSyscall::Fsconfig;
+    fsmount_enter: 3 => MountSyscall::Fsmount;
+    move_mount_enter: 5 => MountSyscall::MoveMount;
+    open_tree_enter: 3 => MountSyscall::OpenTree;
+    fspick_enter: 3 => MountSyscall::Fspick;
+    mount_setattr_enter: 5 => MountSyscall::MountSetattr;
 }
 
-mount_enter!(mount_enter, 5, MountSyscall::Mount);
-mount_enter!(umount_enter, 2, MountSyscall::Umount);
-mount_enter!(fsopen_enter, 2, MountSyscall::Fsopen);
-mount_enter!(fsconfig_enter, 5, MountSyscall::Fsconfig);
-mount_enter!(fsmount_enter, 3, MountSyscall::Fsmount);
-mount_enter!(move_mount_enter, 5, MountSyscall::MoveMount);
-mount_enter!(open_tree_enter, 3, MountSyscall::OpenTree);
-mount_enter!(fspick_enter, 3, MountSyscall::Fspick);
-mount_enter!(mount_setattr_enter, 5, MountSyscall::MountSetattr);
-
-/// One exit program per tracepoint, the same body.
-macro_rules! mount_exit {
-    ($fn:ident) => {
-        #[tracepoint]
-        pub fn $fn(ctx: TracePointContext) -> u32 {
-            on_exit(&ctx);
-            0
-        }
-    };
-}
-
-mount_exit!(mount_exit);
-mount_exit!(umount_exit);
-mount_exit!(fsopen_exit);
-mount_exit!(fsconfig_exit);
-mount_exit!(fsmount_exit);
-mount_exit!(move_mount_exit);
-mount_exit!(open_tree_exit);
-mount_exit!(fspick_exit);
-mount_exit!(mount_setattr_exit);
+ebpftop_ebpf::syscall_exit_programs!(on_exit: mount_exit, umount_exit, fsopen_exit, fsconfig_exit, fsmount_exit, move_mount_exit, open_tree_exit, fspick_exit, mount_setattr_exit);
 
 /// The saved arguments in one shape.
 #[derive(Clone, Copy)]

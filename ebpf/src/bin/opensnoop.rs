@@ -138,23 +138,7 @@ fn store(pid_tgid: u64, args: OpenArgs) {
     }
 }
 
-#[tracepoint]
-pub fn open_exit(ctx: TracePointContext) -> u32 {
-    on_exit(&ctx);
-    0
-}
-
-#[tracepoint]
-pub fn openat_exit(ctx: TracePointContext) -> u32 {
-    on_exit(&ctx);
-    0
-}
-
-#[tracepoint]
-pub fn openat2_exit(ctx: TracePointContext) -> u32 {
-    on_exit(&ctx);
-    0
-}
+ebpftop_ebpf::syscall_exit_programs!(on_exit: open_exit, openat_exit, openat2_exit);
 
 #[inline(always)]
 fn on_exit(ctx: &TracePointContext) {

@@ -8,56 +8,29 @@
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::programs::TracePointContext;
 use ebpftop_common::{
     Filter,
     statsnoop::{PATH_LARGE, PATH_SMALL, StatEvent, StatSyscall},
 };
 use ebpftop_ebpf::{
     SavedSyscall, Written, emit_small_or_large, fill_header, filter_has, read_user_str,
-    save_syscall, take_syscall,
+    take_syscall,
 };
 
 const AT_FDCWD: i32 = -100;
 
-/// One entry program per syscall: `$n` is how many arguments to save.
-macro_rules! stat_enter {
-    ($fn:ident, $n:literal, $tag:expr) => {
-        #[tracepoint]
-        pub fn $fn(ctx: TracePointContext) -> u32 {
-            save_syscall::<$n>(&ctx, $tag as u32);
-            0
-        }
-    };
+ebpftop_ebpf::save_syscall_programs! {
+    stat_enter: 1 => StatSyscall::Stat;
+    lstat_enter: 1 => StatSyscall::Lstat;
+    fstatat_enter: 4 => StatSyscall::Fstatat;
+    statx_enter: 4 => StatSyscall::Statx;
+    access_enter: 2 => StatSyscall::Access;
+    faccessat_enter: 3 => StatSyscall::Faccessat;
+    faccessat2_enter: 4 => StatSyscall::Faccessat2;
 }
 
-stat_enter!(stat_enter, 1, StatSyscall::Stat);
-stat_enter!(lstat_enter, 1, StatSyscall::Lstat);
-stat_enter!(fstatat_enter, 4, StatSyscall::Fstatat);
-stat_enter!(statx_enter, 4, StatSyscall::Statx);
-stat_enter!(access_enter, 2, StatSyscall::Access);
-stat_enter!(faccessat_enter, 3, StatSyscall::Faccessat);
-stat_enter!(faccessat2_enter, 4, StatSyscall::Faccessat2);
-
-/// Every syscall's exit is the same program body; one per tracepoint
-/// because a program attaches to one.
-macro_rules! stat_exit {
-    ($fn:ident) => {
-        #[tracepoint]
-        pub fn $fn(ctx: TracePointContext) -> u32 {
-            on_exit(&ctx);
-            0
-        }
-    };
-}
-
-stat_exit!(stat_exit);
-stat_exit!(lstat_exit);
-stat_exit!(fstatat_exit);
-stat_exit!(statx_exit);
-stat_exit!(access_exit);
-stat_exit!(faccessat_exit);
-stat_exit!(faccessat2_exit);
+ebpftop_ebpf::syscall_exit_programs!(on_exit: stat_exit, lstat_exit, fstatat_exit, statx_exit, access_exit, faccessat_exit, faccessat2_exit);
 
 /// The saved arguments in one shape: (dfd, path pointer, flags, mode).
 #[inline(always)]

@@ -10,7 +10,7 @@ use ebpftop_common::execsnoop::{
 };
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
 use ebpftop_runtime::{
-    Clock, Hook, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record, syscall_hook,
+    Clock, Hook, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record, syscall_hooks,
     task_offsets,
 };
 use execsnoop::{
@@ -21,16 +21,9 @@ use execsnoop::{
 use regex::bytes::Regex;
 use serde::Serialize;
 
-static HOOKS: &[Hook] = &[
-    syscall_hook!("execve entry", "execve_enter", "sys_enter_execve", true),
-    syscall_hook!("execve exit", "execve_exit", "sys_exit_execve", true),
-    syscall_hook!(
-        "execveat entry",
-        "execveat_enter",
-        "sys_enter_execveat",
-        false
-    ),
-    syscall_hook!("execveat exit", "execveat_exit", "sys_exit_execveat", false),
+static HOOKS: &[Hook] = syscall_hooks![
+    ("execve", "execve", "execve", true),
+    ("execveat", "execveat", "execveat", false),
 ];
 
 static OBJECT: ToolObject = ToolObject {

@@ -9,7 +9,7 @@ use ebpftop_common::mountsnoop::{
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
 use ebpftop_runtime::{
     Clock, Hook, ToolObject, aya::GlobalData, btf::KernelBtf, embedded_object, read_record,
-    syscall_hook,
+    syscall_hooks,
 };
 use mountsnoop::{cli::Args, flags};
 use serde::Serialize;
@@ -17,60 +17,16 @@ use serde::Serialize;
 /// mount and umount2 are everywhere (umount2's tracepoint is named
 /// sys_enter_umount); the new mount API is attached where the kernel has
 /// it (5.2+, mount_setattr 5.12+).
-static HOOKS: &[Hook] = &[
-    syscall_hook!("mount entry", "mount_enter", "sys_enter_mount", true),
-    syscall_hook!("mount exit", "mount_exit", "sys_exit_mount", true),
-    syscall_hook!("umount2 entry", "umount_enter", "sys_enter_umount", true),
-    syscall_hook!("umount2 exit", "umount_exit", "sys_exit_umount", true),
-    syscall_hook!("fsopen entry", "fsopen_enter", "sys_enter_fsopen", false),
-    syscall_hook!("fsopen exit", "fsopen_exit", "sys_exit_fsopen", false),
-    syscall_hook!(
-        "fsconfig entry",
-        "fsconfig_enter",
-        "sys_enter_fsconfig",
-        false
-    ),
-    syscall_hook!("fsconfig exit", "fsconfig_exit", "sys_exit_fsconfig", false),
-    syscall_hook!("fsmount entry", "fsmount_enter", "sys_enter_fsmount", false),
-    syscall_hook!("fsmount exit", "fsmount_exit", "sys_exit_fsmount", false),
-    syscall_hook!(
-        "move_mount entry",
-        "move_mount_enter",
-        "sys_enter_move_mount",
-        false
-    ),
-    syscall_hook!(
-        "move_mount exit",
-        "move_mount_exit",
-        "sys_exit_move_mount",
-        false
-    ),
-    syscall_hook!(
-        "open_tree entry",
-        "open_tree_enter",
-        "sys_enter_open_tree",
-        false
-    ),
-    syscall_hook!(
-        "open_tree exit",
-        "open_tree_exit",
-        "sys_exit_open_tree",
-        false
-    ),
-    syscall_hook!("fspick entry", "fspick_enter", "sys_enter_fspick", false),
-    syscall_hook!("fspick exit", "fspick_exit", "sys_exit_fspick", false),
-    syscall_hook!(
-        "mount_setattr entry",
-        "mount_setattr_enter",
-        "sys_enter_mount_setattr",
-        false
-    ),
-    syscall_hook!(
-        "mount_setattr exit",
-        "mount_setattr_exit",
-        "sys_exit_mount_setattr",
-        false
-    ),
+static HOOKS: &[Hook] = syscall_hooks![
+    ("mount", "mount", "mount", true),
+    ("umount2", "umount", "umount", true),
+    ("fsopen", "fsopen", "fsopen", false),
+    ("fsconfig", "fsconfig", "fsconfig", false),
+    ("fsmount", "fsmount", "fsmount", false),
+    ("move_mount", "move_mount", "move_mount", false),
+    ("open_tree", "open_tree", "open_tree", false),
+    ("fspick", "fspick", "fspick", false),
+    ("mount_setattr", "mount_setattr", "mount_setattr", false),
 ];
 
 static OBJECT: ToolObject = ToolObject {

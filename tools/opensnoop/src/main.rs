@@ -5,19 +5,16 @@ use std::{collections::HashMap, process::ExitCode};
 use ebpftop_cli::{TraceSpec, emit_decoded, run_main, trace};
 use ebpftop_common::opensnoop::{OpenEventFixed, OpenSyscall};
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
-use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hook};
+use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hooks};
 use opensnoop::{cli::Args, flags};
 use serde::Serialize;
 
 /// openat is everywhere; open exists on x86_64 but not on aarch64, and
 /// openat2 since Linux 5.6: those two are attached where the kernel has them.
-static HOOKS: &[Hook] = &[
-    syscall_hook!("openat entry", "openat_enter", "sys_enter_openat", true),
-    syscall_hook!("openat exit", "openat_exit", "sys_exit_openat", true),
-    syscall_hook!("openat2 entry", "openat2_enter", "sys_enter_openat2", false),
-    syscall_hook!("openat2 exit", "openat2_exit", "sys_exit_openat2", false),
-    syscall_hook!("open entry", "open_enter", "sys_enter_open", false),
-    syscall_hook!("open exit", "open_exit", "sys_exit_open", false),
+static HOOKS: &[Hook] = syscall_hooks![
+    ("openat", "openat", "openat", true),
+    ("openat2", "openat2", "openat2", false),
+    ("open", "open", "open", false),
 ];
 
 static OBJECT: ToolObject = ToolObject {

@@ -7,58 +7,21 @@ use ebpftop_common::statsnoop::{StatEventFixed, StatSyscall};
 use ebpftop_output::{
     Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name, flags::at_flags,
 };
-use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hook};
+use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object, read_record, syscall_hooks};
 use serde::Serialize;
 use statsnoop::{cli::Args, flags};
 
 /// newfstatat is on every 64-bit architecture (and is what glibc's stat
 /// calls); the rest are attached where the kernel has them: aarch64 has no
 /// newstat, newlstat or access, and statx and faccessat2 are newer.
-static HOOKS: &[Hook] = &[
-    syscall_hook!(
-        "newfstatat entry",
-        "fstatat_enter",
-        "sys_enter_newfstatat",
-        true
-    ),
-    syscall_hook!(
-        "newfstatat exit",
-        "fstatat_exit",
-        "sys_exit_newfstatat",
-        true
-    ),
-    syscall_hook!("statx entry", "statx_enter", "sys_enter_statx", false),
-    syscall_hook!("statx exit", "statx_exit", "sys_exit_statx", false),
-    syscall_hook!("newstat entry", "stat_enter", "sys_enter_newstat", false),
-    syscall_hook!("newstat exit", "stat_exit", "sys_exit_newstat", false),
-    syscall_hook!("newlstat entry", "lstat_enter", "sys_enter_newlstat", false),
-    syscall_hook!("newlstat exit", "lstat_exit", "sys_exit_newlstat", false),
-    syscall_hook!("access entry", "access_enter", "sys_enter_access", false),
-    syscall_hook!("access exit", "access_exit", "sys_exit_access", false),
-    syscall_hook!(
-        "faccessat entry",
-        "faccessat_enter",
-        "sys_enter_faccessat",
-        false
-    ),
-    syscall_hook!(
-        "faccessat exit",
-        "faccessat_exit",
-        "sys_exit_faccessat",
-        false
-    ),
-    syscall_hook!(
-        "faccessat2 entry",
-        "faccessat2_enter",
-        "sys_enter_faccessat2",
-        false
-    ),
-    syscall_hook!(
-        "faccessat2 exit",
-        "faccessat2_exit",
-        "sys_exit_faccessat2",
-        false
-    ),
+static HOOKS: &[Hook] = syscall_hooks![
+    ("newfstatat", "fstatat", "newfstatat", true),
+    ("statx", "statx", "statx", false),
+    ("newstat", "stat", "newstat", false),
+    ("newlstat", "lstat", "newlstat", false),
+    ("access", "access", "access", false),
+    ("faccessat", "faccessat", "faccessat", false),
+    ("faccessat2", "faccessat2", "faccessat2", false),
 ];
 
 static OBJECT: ToolObject = ToolObject {
