@@ -21,7 +21,9 @@ pub use event_loop::{Consumer, EventLoop, Stop};
 pub use filter::FilterSpec;
 pub use load::{LoadOptions, Loaded, ToolObject};
 pub use lost::LostCounter;
-pub use task::{SYSCALL_REGS_GLOBAL, TASK_OFFSETS_GLOBAL, syscall_regs, task_offsets};
+pub use task::{
+    SYSCALL_REGS_GLOBAL, TASK_OFFSETS_GLOBAL, field_offset, kernel_btf, syscall_regs, task_offsets,
+};
 
 /// Errors a user can meet; each displays as one line.
 #[derive(Debug, thiserror::Error)]

@@ -8,32 +8,45 @@ use crate::{Error, btf::KernelBtf};
 /// The name of the global the programs read [`TaskOffsets`] from.
 pub const TASK_OFFSETS_GLOBAL: &str = "TASK";
 
+/// The running kernel's BTF, parsed once per process: every tool that
+/// needs offsets (task, socket, namespace, registers) shares it.
+pub fn kernel_btf() -> Result<&'static KernelBtf, Error> {
+    static BTF: std::sync::OnceLock<Result<KernelBtf, String>> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| {
+        KernelBtf::load().map_err(|e| format!("{e} (the kernel needs CONFIG_DEBUG_INFO_BTF)"))
+    })
+    .as_ref()
+    .map_err(|e| Error::Btf(e.clone()))
+}
+
+/// Byte offset of `path` in struct `ty`, checked to be a plain (not bit)
+/// field of `size` bytes, the size the kernel programs read.
+pub fn field_offset(btf: &KernelBtf, ty: &str, path: &str, size: u32) -> Result<u32, Error> {
+    let m = btf
+        .member(ty, path)
+        .map_err(|e| Error::Btf(e.to_string()))?;
+    if m.bitfield.is_some() || m.size != size {
+        return Err(Error::Btf(format!(
+            "{ty}.{path} is {} bytes{}, expected {size}",
+            m.size,
+            if m.bitfield.is_some() {
+                " (a bitfield)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(m.offset)
+}
+
 /// Resolves [`TaskOffsets`] for this kernel. A kernel without BTF, or whose
 /// `task_struct` lacks a field, gets a one-line error naming it.
 pub fn task_offsets() -> Result<TaskOffsets, Error> {
-    let btf = KernelBtf::load()
-        .map_err(|e| Error::Btf(format!("{e} (the kernel needs CONFIG_DEBUG_INFO_BTF)")))?;
-    task_offsets_from(&btf)
+    task_offsets_from(kernel_btf()?)
 }
 
 pub fn task_offsets_from(btf: &KernelBtf) -> Result<TaskOffsets, Error> {
-    let field = |name: &str, size: u32| -> Result<u32, Error> {
-        let m = btf
-            .member("task_struct", name)
-            .map_err(|e| Error::Btf(e.to_string()))?;
-        if m.bitfield.is_some() || m.size != size {
-            return Err(Error::Btf(format!(
-                "task_struct.{name} is {} bytes{}, expected {size}",
-                m.size,
-                if m.bitfield.is_some() {
-                    " (a bitfield)"
-                } else {
-                    ""
-                }
-            )));
-        }
-        Ok(m.offset)
-    };
+    let field = |name: &str, size: u32| field_offset(btf, "task_struct", name, size);
     let ptr = size_of::<u64>() as u32;
     Ok(TaskOffsets {
         real_parent: field("real_parent", ptr)?,
@@ -60,8 +73,7 @@ const SYSCALL_NR_FIELD: Option<(&str, u32)> = None;
 /// Resolves [`SyscallRegs`] for this kernel, for raw syscall tracepoints.
 /// An error means: use the classic tracepoints, which carry the number.
 pub fn syscall_regs() -> Result<SyscallRegs, Error> {
-    let btf = KernelBtf::load().map_err(|e| Error::Btf(e.to_string()))?;
-    syscall_regs_from(&btf)
+    syscall_regs_from(kernel_btf()?)
 }
 
 pub fn syscall_regs_from(btf: &KernelBtf) -> Result<SyscallRegs, Error> {
@@ -70,17 +82,8 @@ pub fn syscall_regs_from(btf: &KernelBtf) -> Result<SyscallRegs, Error> {
             "no known pt_regs syscall number field on this architecture".into(),
         ));
     };
-    let m = btf
-        .member("pt_regs", name)
-        .map_err(|e| Error::Btf(e.to_string()))?;
-    if m.bitfield.is_some() || m.size != size {
-        return Err(Error::Btf(format!(
-            "pt_regs.{name} is {} bytes, expected {size}",
-            m.size
-        )));
-    }
     Ok(SyscallRegs {
-        nr_offset: m.offset,
+        nr_offset: field_offset(btf, "pt_regs", name, size)?,
         nr_size: size,
     })
 }

@@ -13,7 +13,7 @@ use ebpftop_common::{
     tcp::{AF_INET, AF_INET6, SockOffsets, TcpConfig, TcpEndpoints, TcpEvent},
 };
 use ebpftop_output::{Comm, Common};
-use ebpftop_runtime::{Clock, Error, btf::KernelBtf, read_record, tracefs};
+use ebpftop_runtime::{Clock, Error, field_offset, kernel_btf, read_record, tracefs};
 use serde::Serialize;
 
 pub mod connect;
@@ -89,25 +89,8 @@ pub fn config(family: u16, dports: &[u16], lports: &[u16]) -> TcpConfig {
 /// `sock:inet_sock_set_state` is laid out as the kernel half reads it.
 pub fn sock_offsets() -> Result<SockOffsets, Error> {
     check_sock_state_layout()?;
-    let btf = KernelBtf::load()
-        .map_err(|e| Error::Btf(format!("{e} (the kernel needs CONFIG_DEBUG_INFO_BTF)")))?;
-    let field = |ty: &str, path: &str, size: u32| -> Result<u32, Error> {
-        let m = btf
-            .member(ty, path)
-            .map_err(|e| Error::Btf(e.to_string()))?;
-        if m.bitfield.is_some() || m.size != size {
-            return Err(Error::Btf(format!(
-                "{ty}.{path} is {} bytes{}, expected {size}",
-                m.size,
-                if m.bitfield.is_some() {
-                    " (a bitfield)"
-                } else {
-                    ""
-                }
-            )));
-        }
-        Ok(m.offset)
-    };
+    let btf = kernel_btf()?;
+    let field = |ty: &str, path: &str, size: u32| field_offset(btf, ty, path, size);
     let common = |name: &str, size: u32| field("sock", &format!("__sk_common.{name}"), size);
     Ok(SockOffsets {
         sk_err: field("sock", "sk_err", 4)?,

@@ -8,8 +8,8 @@ use ebpftop_common::mountsnoop::{
 };
 use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
 use ebpftop_runtime::{
-    Clock, Hook, ToolObject, aya::GlobalData, btf::KernelBtf, embedded_object, read_record,
-    syscall_hooks,
+    Clock, Hook, ToolObject, aya::GlobalData, embedded_object, field_offset, kernel_btf,
+    read_record, syscall_hooks,
 };
 use mountsnoop::{cli::Args, flags};
 use serde::Serialize;
@@ -305,17 +305,12 @@ fn to_record<'a>(data: &'a [u8], clock: &Clock) -> Option<MountRecord<'a>> {
 /// Offsets to `task->nsproxy->mnt_ns->ns.inum` from the kernel's BTF; all
 /// zero (no namespace ids) when they cannot be resolved.
 fn mnt_ns_offsets() -> MntNsOffsets {
-    let resolve = || -> Result<MntNsOffsets, String> {
-        let btf = KernelBtf::load().map_err(|e| e.to_string())?;
-        let offset = |ty: &str, path: &str| {
-            btf.member(ty, path)
-                .map(|m| m.offset)
-                .map_err(|e| e.to_string())
-        };
+    let resolve = || -> Result<MntNsOffsets, ebpftop_runtime::Error> {
+        let btf = kernel_btf()?;
         Ok(MntNsOffsets {
-            task_nsproxy: offset("task_struct", "nsproxy")?,
-            nsproxy_mnt_ns: offset("nsproxy", "mnt_ns")?,
-            mnt_ns_inum: offset("mnt_namespace", "ns.inum")?,
+            task_nsproxy: field_offset(btf, "task_struct", "nsproxy", 8)?,
+            nsproxy_mnt_ns: field_offset(btf, "nsproxy", "mnt_ns", 8)?,
+            mnt_ns_inum: field_offset(btf, "mnt_namespace", "ns.inum", 4)?,
             _pad: 0,
         })
     };
