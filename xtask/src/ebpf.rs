@@ -35,6 +35,9 @@ pub fn run_ebpf(args: EbpfArgs) -> Result<()> {
     let linker_dir = ensure_bpf_linker(&toolchain)?;
     let root = project_root();
     let src_ebpf = root.join("ebpf");
+    // Held until the objects are copied out: two builds at once (from two
+    // checkouts) would otherwise mirror different sources into the stage.
+    let _lock = lock_stage()?;
     let ebpf = stage(&root)?;
     let path = format!(
         "{}:{}",
@@ -101,6 +104,20 @@ fn stage(root: &Path) -> Result<PathBuf> {
         &["target"],
     )?;
     Ok(stage.join("ebpf"))
+}
+
+/// An exclusive lock on the stage, released when the file is closed.
+fn lock_stage() -> Result<fs::File> {
+    fs::create_dir_all(STAGE)?;
+    let path = Path::new(STAGE).join(".lock");
+    let file = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("locking {}", path.display()));
+    }
+    Ok(file)
 }
 
 fn sync_file(from: &Path, to: &Path) -> Result<()> {
