@@ -79,6 +79,18 @@ pub fn task_ppid(task: u64) -> u32 {
     kernel_read(parent, task_offset!(tgid))
 }
 
+/// Thread id (`task->pid`) of `task`; 0 when it cannot be read.
+#[inline(always)]
+pub fn task_tid(task: u64) -> u32 {
+    kernel_read(task, task_offset!(pid))
+}
+
+/// Process id (`task->tgid`) of `task`; 0 when it cannot be read.
+#[inline(always)]
+pub fn task_tgid(task: u64) -> u32 {
+    kernel_read(task, task_offset!(tgid))
+}
+
 /// `task->exit_code`: the wait(2) status of an exiting task.
 #[inline(always)]
 pub fn task_exit_code(task: u64) -> i32 {
