@@ -19,6 +19,9 @@ use aya_ebpf::{
 };
 use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAKEUP_INTERVAL_NS};
 
+pub mod block;
+pub mod irq_time;
+pub mod sched;
 pub mod syscall_latency;
 pub mod tcp;
 

@@ -11,6 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub mod sched;
+
 /// The one place that says the integration tests need root.
 pub fn require_root() {
     // SAFETY: geteuid cannot fail.
@@ -376,5 +378,47 @@ impl NetNs {
 impl Drop for NetNs {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A loop device over a file in `dir`, with direct I/O to the file (so a
+/// read of the device is one request to it and no page cache copy);
+/// detached when dropped, also when a test fails.
+pub struct LoopDevice {
+    /// `/dev/loopN`.
+    pub path: String,
+    /// `loopN`, the disk's name.
+    pub name: String,
+}
+
+impl LoopDevice {
+    pub fn new(dir: &std::path::Path, bytes: u64) -> LoopDevice {
+        let file = dir.join("ebpftop-loop.img");
+        std::fs::File::create(&file)
+            .and_then(|f| f.set_len(bytes))
+            .unwrap_or_else(|e| panic!("creating {}: {e}", file.display()));
+        let out = Command::new("losetup")
+            .args(["--find", "--show", "--direct-io=on"])
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("losetup: {e} (util-linux)"));
+        assert!(
+            out.status.success(),
+            "losetup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let name = path.trim_start_matches("/dev/").to_string();
+        assert!(name.starts_with("loop"), "losetup printed {path:?}");
+        // Whatever probes a new disk (udev, blkid) does so now, not while
+        // a test counts its requests.
+        thread::sleep(Duration::from_millis(300));
+        LoopDevice { path, name }
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.path]).status();
     }
 }

@@ -33,12 +33,16 @@ pub struct BenchArgs {
     tool: Tool,
     /// Iterations per workload run (overhead and delivery runs); by
     /// default 2,000,000 opens for opensnoop, 5,000 fork+execs for execsnoop,
-    /// 5,000,000 getppid for syscount and syslat.
+    /// 5,000,000 getppid for syscount and syslat, 200,000 pipe round trips
+    /// for runqlat.
     #[arg(long)]
     iterations: Option<u64>,
     /// Rounds; each runs every measurement once per tracer, interleaved.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Seconds per measurement of ebpftop's CPU use.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -47,8 +51,12 @@ enum Tool {
     Execsnoop,
     Syscount,
     Syslat,
+    /// runqlat against libbpf-tools' runqlat, over pipe ping-pong.
+    Runqlat,
     /// tcpconnect and tcplife together (libbpf-tools' need kprobes).
     Tcp,
+    /// The dashboard's own CPU use, idle and under 100,000 syscalls/s.
+    Ebpftop,
 }
 
 /// The workload's comm, which delivery runs filter on.
@@ -71,7 +79,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Tool::Execsnoop => execsnoop(&args),
         Tool::Syscount => syscount(&args, "syscount", &[]),
         Tool::Syslat => syscount(&args, "syslat", &["-L"]),
+        Tool::Runqlat => runqlat(&args),
         Tool::Tcp => tcp(&args),
+        Tool::Ebpftop => crate::bench_dashboard::run(args.seconds),
     }
 }
 
@@ -223,6 +233,31 @@ fn syscount(args: &BenchArgs, tool: &str, theirs: &[&str]) -> Result<()> {
     println!("{tool} vs {vs}, both system-wide, output at Ctrl-C only.");
     b.report.print_ratios(&[
         ("added ns per getppid", "added cost per getppid"),
+        ("tracer CPU under load (s)", "tracer CPU"),
+        ("peak RSS, system-wide under load (MB)", "RSS under load"),
+    ]);
+    Ok(())
+}
+
+/// runqlat, system-wide, against libbpf-tools' runqlat: every round trip
+/// of a pipe ping-pong between two processes is two wakeups and two
+/// context switches (more when the two run on different CPUs), each timed
+/// by the tracers' sched_wakeup and sched_switch programs.
+fn runqlat(args: &BenchArgs) -> Result<()> {
+    let mut b = Bench::new("runqlat", "/usr/sbin/runqlat", "round trip", 200_000, args)?;
+    let n = b.n.to_string();
+    let pingpong = ["pipe-pingpong", &n, "--comm", COMM];
+    for round in 1..=args.rounds {
+        b.round = round;
+        let base = b.untraced(&pingpong)?;
+        b.traced(0, &[], &pingpong, base)?;
+        b.traced(1, &[], &pingpong, base)?;
+    }
+    b.report.print();
+    println!("runqlat vs libbpf-tools runqlat, both system-wide, output at Ctrl-C only.");
+    b.report.print_ratios(&[
+        ("added ns per round trip", "added cost per round trip"),
+        ("overhead ratio (traced / untraced)", "overhead ratio"),
         ("tracer CPU under load (s)", "tracer CPU"),
         ("peak RSS, system-wide under load (MB)", "RSS under load"),
     ]);

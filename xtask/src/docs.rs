@@ -27,6 +27,15 @@ fn commands() -> Vec<clap::Command> {
         sigsnoop::cli::Args::command(),
         syscount::cli::Args::command(),
         syslat::cli::Args::command(),
+        runqlat::cli::Args::command(),
+        runqslower::cli::Args::command(),
+        biolatency::cli::Args::command(),
+        biosnoop::cli::Args::command(),
+        cpudist::cli::Args::command(),
+        oomkill::cli::Args::command(),
+        hardirqs::cli::Args::command(),
+        softirqs::cli::Args::command(),
+        ebpftop::cli::Args::command(),
         // New tools: one line each, above this comment.
     ]
 }

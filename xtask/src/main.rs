@@ -1,5 +1,6 @@
 //! `cargo xtask`: build chores that need more than cargo.
 mod bench;
+mod bench_dashboard;
 mod docs;
 mod ebpf;
 mod test;

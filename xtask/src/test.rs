@@ -16,6 +16,8 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     // tcpretrans's test drops packets inside a network namespace of its own.
     ("/usr/sbin/iptables", "iptables"),
     ("/usr/sbin/ip", "iproute2"),
+    // ebpftop's end-to-end test drives the dashboard in a terminal.
+    ("/usr/bin/tmux", "tmux"),
 ];
 
 pub fn run_tests(extra: &[String]) -> Result<()> {

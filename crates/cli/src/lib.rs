@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod interval;
+pub mod latencies;
 mod logger;
 pub mod syscalls;
 mod trace;
@@ -15,6 +16,7 @@ pub use interval::{
     Cumulative, Deltas, IntervalArgs, IntervalSpec, IntervalTool, Stamp, SummaryOutputArgs,
     run_intervals,
 };
+pub use latencies::Latencies;
 pub use trace::{RecordHandler, TraceSpec, emit_decoded, short_record, trace, trace_with};
 
 /// Runs a tool's `run` and turns its result into one line and an exit code:

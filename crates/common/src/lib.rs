@@ -5,12 +5,19 @@
 //! half reads the same bytes. One definition, two compilers.
 #![no_std]
 
+pub mod block;
+pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod gethostlatency;
+pub mod irqtime;
 pub mod loglinear;
 pub mod mountsnoop;
+pub mod oomkill;
 pub mod opensnoop;
+pub mod runqlat;
+pub mod runqslower;
+pub mod sched;
 pub mod sigsnoop;
 pub mod statsnoop;
 pub mod syscall_latency;
@@ -135,16 +142,21 @@ pub enum LostReason {
     /// A map aggregating in the kernel (counts or histograms by key) had no
     /// room for a new key, so the event was not counted.
     KeyMapFull = 2,
+    /// An exit was seen without its entry: the kernel did not run the
+    /// entry program (it skips tracing programs that would nest in
+    /// another), so the event could not be timed.
+    EntryMissed = 3,
 }
 
 impl LostReason {
     /// Objects built before a reason was added have a shorter LOST map;
     /// user space reads only the slots an object has.
-    pub const COUNT: u32 = 3;
-    pub const ALL: [LostReason; 3] = [
+    pub const COUNT: u32 = 4;
+    pub const ALL: [LostReason; 4] = [
         LostReason::RingBufFull,
         LostReason::InFlightFull,
         LostReason::KeyMapFull,
+        LostReason::EntryMissed,
     ];
 
     pub const fn describe(self) -> &'static str {
@@ -152,6 +164,7 @@ impl LostReason {
             LostReason::RingBufFull => "ring buffer full",
             LostReason::InFlightFull => "in-flight map full",
             LostReason::KeyMapFull => "aggregation map full",
+            LostReason::EntryMissed => "entry not seen",
         }
     }
 }

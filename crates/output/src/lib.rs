@@ -1,6 +1,7 @@
 //! Output for every ebpftop tool: one record model, table and JSON-lines
 //! sinks, terminal-safe text, errno names, log2 and HDR histograms.
 
+pub mod disks;
 pub mod errno;
 pub mod flags;
 pub mod histogram;

@@ -39,7 +39,7 @@ pub trait Record: Serialize {
 
 /// The JSON line for a record: `event` first, then the record's fields.
 #[derive(Serialize)]
-pub(crate) struct Tagged<'a, R: Serialize> {
+pub struct Tagged<'a, R: Serialize> {
     pub event: &'static str,
     #[serde(flatten)]
     pub record: &'a R,

@@ -1,6 +1,7 @@
-//! The one event loop every tool runs: epoll over the ring buffer, a
+//! The one event loop every tool runs: epoll over the ring buffers, a
 //! signalfd for SIGINT/SIGTERM/SIGHUP, the read end of a stdout pipe (so
-//! `tool | head -1` ends as soon as head does) and a timer for ticks.
+//! `tool | head -1` ends as soon as head does), optionally an input fd (the
+//! dashboard's terminal) and a timer for ticks.
 
 use std::{
     io,
@@ -16,6 +17,15 @@ use crate::Error;
 pub trait Consumer {
     /// One ring buffer record.
     fn record(&mut self, data: &[u8]) -> io::Result<()>;
+    /// One record from ring `ring` (in the order the rings were added);
+    /// consumers of a single ring need not care.
+    fn record_from(&mut self, _ring: usize, data: &[u8]) -> io::Result<()> {
+        self.record(data)
+    }
+    /// The input fd is readable; return `false` to stop.
+    fn input(&mut self) -> io::Result<bool> {
+        Ok(true)
+    }
     /// After a batch of records: flush output.
     fn batch_done(&mut self) -> io::Result<()>;
     /// Every tick interval; return `false` to stop (interval count reached).
@@ -33,9 +43,11 @@ pub enum Stop {
     Done,
 }
 
-const TOKEN_RING: u64 = 1;
 const TOKEN_SIGNAL: u64 = 2;
 const TOKEN_STDOUT: u64 = 3;
+const TOKEN_INPUT: u64 = 4;
+/// Ring `i` wakes epoll with token `TOKEN_RING + i`.
+const TOKEN_RING: u64 = 16;
 
 /// Records read per wake-up before signals and ticks get a look in.
 const MAX_BATCH: usize = 4096;
@@ -45,7 +57,7 @@ const POLL_AGAIN: Duration = Duration::from_nanos(ebpftop_common::READER_POLL_NS
 pub struct EventLoop {
     epoll: OwnedFd,
     signals: OwnedFd,
-    ring: Option<RingBuf<MapData>>,
+    rings: Vec<RingBuf<MapData>>,
 }
 
 fn cvt(rc: libc::c_int, what: &str) -> Result<libc::c_int, Error> {
@@ -120,20 +132,40 @@ impl EventLoop {
         Ok(EventLoop {
             epoll,
             signals,
-            ring: None,
+            rings: Vec::new(),
         })
     }
 
+    /// The tool's one ring buffer.
     pub fn set_ring(&mut self, ring: RingBuf<MapData>) -> Result<(), Error> {
+        self.add_ring(ring).map(|_| ())
+    }
+
+    /// One more ring buffer; returns its index for
+    /// [`Consumer::record_from`].
+    pub fn add_ring(&mut self, ring: RingBuf<MapData>) -> Result<usize, Error> {
+        let index = self.rings.len();
         epoll_add(
             self.epoll.as_raw_fd(),
             ring.as_raw_fd(),
             libc::EPOLLIN as u32,
-            TOKEN_RING,
+            TOKEN_RING + index as u64,
         )
         .map_err(|e| Error::Io("epoll ring buffer".into(), e))?;
-        self.ring = Some(ring);
-        Ok(())
+        self.rings.push(ring);
+        Ok(index)
+    }
+
+    /// Calls [`Consumer::input`] whenever `fd` is readable (the caller
+    /// keeps it open for as long as the loop runs).
+    pub fn watch_input(&mut self, fd: RawFd) -> Result<(), Error> {
+        epoll_add(
+            self.epoll.as_raw_fd(),
+            fd,
+            libc::EPOLLIN as u32,
+            TOKEN_INPUT,
+        )
+        .map_err(|e| Error::Io("epoll input".into(), e))
     }
 
     /// Runs until a signal, the duration, a closed output or the consumer
@@ -152,7 +184,7 @@ impl EventLoop {
         // are collected by polling again this soon after every wake-up or
         // poll that found records; idle, the loop blocks.
         let mut poll_at: Option<Instant> = None;
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 16];
         loop {
             let now = Instant::now();
             let mut wake = next_tick;
@@ -190,11 +222,15 @@ impl EventLoop {
             // whatever the timing between its commit and our last poll.
             let mut ring_ready =
                 poll_at.is_some_and(|p| Instant::now() >= p) || Instant::now() >= next_tick;
+            let mut input_ready = false;
             for ev in &events[..n as usize] {
-                match ev.u64 {
-                    TOKEN_RING => ring_ready = true,
+                // A copy: the struct is packed.
+                let token = ev.u64;
+                match token {
                     TOKEN_SIGNAL => stop = Some(Stop::Signal(self.read_signal())),
                     TOKEN_STDOUT => return Ok(Stop::OutputClosed),
+                    TOKEN_INPUT => input_ready = true,
+                    t if t >= TOKEN_RING => ring_ready = true,
                     _ => {}
                 }
             }
@@ -205,8 +241,15 @@ impl EventLoop {
                 };
                 // A wake-up always re-arms the poll: the records that
                 // follow it within the interval do not wake us.
-                let woken = n > 0 && events[..n as usize].iter().any(|e| e.u64 == TOKEN_RING);
+                let woken = n > 0 && events[..n as usize].iter().any(|e| { e.u64 } >= TOKEN_RING);
                 poll_at = (woken || delivered > 0).then(|| Instant::now() + POLL_AGAIN);
+            }
+            if input_ready && stop.is_none() {
+                match consumer.input() {
+                    Ok(true) => {}
+                    Ok(false) => stop = Some(Stop::Done),
+                    Err(e) => return io_stop(e),
+                }
             }
             let now = Instant::now();
             if stop.is_none() && deadline.is_some_and(|d| now >= d) {
@@ -234,23 +277,22 @@ impl EventLoop {
         }
     }
 
-    /// Delivers up to `max` records, then flushes: how many, or `Err` with
+    /// Delivers up to `max` records (from the rings in turn), then flushes: how many, or `Err` with
     /// the reason to stop when the output is gone.
     fn drain(
         &mut self,
         consumer: &mut impl Consumer,
         max: usize,
     ) -> Result<Result<usize, Stop>, Error> {
-        let Some(ring) = self.ring.as_mut() else {
-            return Ok(Ok(0));
-        };
         let mut n = 0;
-        while n < max {
-            let Some(item) = ring.next() else { break };
-            if let Err(e) = consumer.record(&item) {
-                return io_stop(e).map(Err);
+        for (index, ring) in self.rings.iter_mut().enumerate() {
+            while n < max {
+                let Some(item) = ring.next() else { break };
+                if let Err(e) = consumer.record_from(index, &item) {
+                    return io_stop(e).map(Err);
+                }
+                n += 1;
             }
-            n += 1;
         }
         if let Err(e) = consumer.batch_done() {
             return io_stop(e).map(Err);

@@ -22,7 +22,8 @@ pub use filter::FilterSpec;
 pub use load::{LoadOptions, Loaded, ToolObject};
 pub use lost::LostCounter;
 pub use task::{
-    SYSCALL_REGS_GLOBAL, TASK_OFFSETS_GLOBAL, field_offset, kernel_btf, syscall_regs, task_offsets,
+    SCHED_OFFSETS_GLOBAL, SYSCALL_REGS_GLOBAL, TASK_OFFSETS_GLOBAL, field_offset, kernel_btf,
+    sched_offsets, syscall_regs, task_offsets,
 };
 
 /// Errors a user can meet; each displays as one line.

@@ -1,7 +1,7 @@
 //! Struct offsets the kernel programs read through, from the running
 //! kernel's BTF.
 
-use ebpftop_common::{TaskOffsets, syscall_latency::SyscallRegs};
+use ebpftop_common::{TaskOffsets, sched::SchedOffsets, syscall_latency::SyscallRegs};
 
 use crate::{Error, btf::KernelBtf};
 
@@ -55,6 +55,28 @@ pub fn task_offsets_from(btf: &KernelBtf) -> Result<TaskOffsets, Error> {
         exit_code: field("exit_code", 4)?,
         start_time: field("start_time", 8)?,
         group_leader: field("group_leader", ptr)?,
+    })
+}
+
+/// The name of the global the scheduler tools read [`SchedOffsets`] from.
+pub const SCHED_OFFSETS_GLOBAL: &str = "SCHED";
+
+/// Resolves [`SchedOffsets`] (a task's cgroup v2 id, pid namespace and
+/// name, as raw scheduler tracepoints must read them) for this kernel.
+pub fn sched_offsets() -> Result<SchedOffsets, Error> {
+    let btf = kernel_btf()?;
+    let ptr = size_of::<u64>() as u32;
+    Ok(SchedOffsets {
+        task_cgroups: field_offset(btf, "task_struct", "cgroups", ptr)?,
+        css_set_dfl_cgrp: field_offset(btf, "css_set", "dfl_cgrp", ptr)?,
+        cgroup_kn: field_offset(btf, "cgroup", "kn", ptr)?,
+        kernfs_node_id: field_offset(btf, "kernfs_node", "id", 8)?,
+        task_nsproxy: field_offset(btf, "task_struct", "nsproxy", ptr)?,
+        nsproxy_pid_ns: field_offset(btf, "nsproxy", "pid_ns_for_children", ptr)?,
+        pid_ns_inum: field_offset(btf, "pid_namespace", "ns.inum", 4)?,
+        task_comm: field_offset(btf, "task_struct", "comm", 16)?,
+        task_cred: field_offset(btf, "task_struct", "cred", ptr)?,
+        cred_uid: field_offset(btf, "cred", "uid.val", 4)?,
     })
 }
 

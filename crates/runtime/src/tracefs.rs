@@ -111,9 +111,19 @@ pub fn parse_format(text: &str) -> Vec<Field> {
         let (Some(decl), Some(offset), Some(size)) = (decl, offset, size) else {
             continue;
         };
-        // The name is the last identifier of the declaration, before any
-        // array suffix: `char comm[16]` -> `comm`.
-        let base = decl.split('[').next().unwrap_or(&decl).trim_end();
+        // The name is the last identifier once array brackets are gone:
+        // `char comm[16]` -> `comm`, `__data_loc char[] name` -> `name`.
+        let mut base = String::with_capacity(decl.len());
+        let mut depth = 0usize;
+        for c in decl.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                c if depth == 0 => base.push(c),
+                _ => {}
+            }
+        }
+        let base = base.trim_end();
         let name = base
             .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .next()
@@ -201,6 +211,7 @@ format:
 \tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
 \tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
 \tfield:char comm[16];\toffset:32;\tsize:16;\tsigned:0;
+\tfield:__data_loc char[] name;\toffset:48;\tsize:4;\tsigned:0;
 
 print fmt: \"dfd: 0x%08lx\"
 ";
@@ -219,7 +230,8 @@ print fmt: \"dfd: 0x%08lx\"
                 "__syscall_nr",
                 "dfd",
                 "filename",
-                "comm"
+                "comm",
+                "name"
             ]
         );
         assert_eq!(f[6].offset, 24);

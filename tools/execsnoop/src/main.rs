@@ -5,32 +5,16 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use ebpftop_cli::{RecordHandler, TraceSpec, run_main, short_record, trace_with};
-use ebpftop_common::execsnoop::{
-    ExecConfig, ExecEntryFixed, ExecExit, KIND_ENTRY, KIND_EXIT, entry_flags,
-};
-use ebpftop_output::{Column, Comm, Common, KStr, Output, Record, Row, errno::errno_name};
-use ebpftop_runtime::{
-    Clock, Hook, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record, syscall_hooks,
-    task_offsets,
-};
+use ebpftop_common::execsnoop::{ExecConfig, ExecEntryFixed, ExecExit, KIND_ENTRY, KIND_EXIT};
+use ebpftop_output::{Column, Comm, Output};
+use ebpftop_runtime::{Clock, TASK_OFFSETS_GLOBAL, read_record, task_offsets};
 use execsnoop::{
     argv,
     cli::Args,
     pairing::{Pairs, Pending},
+    record::{OBJECT, PAIR_TIMEOUT_NS, exec_record, split_args},
 };
 use regex::bytes::Regex;
-use serde::Serialize;
-
-static HOOKS: &[Hook] = syscall_hooks![
-    ("execve", "execve", "execve", true),
-    ("execveat", "execveat", "execveat", false),
-];
-
-static OBJECT: ToolObject = ToolObject {
-    tool: "execsnoop",
-    bytes: embedded_object!("execsnoop"),
-    hooks: HOOKS,
-};
 
 const COLUMNS: &[Column] = &[
     Column::left("PCOMM", 16),
@@ -39,46 +23,6 @@ const COLUMNS: &[Column] = &[
     Column::right("RET", 3),
     Column::left("ARGS", 0),
 ];
-
-/// How long an entry waits for its exit before it is reported without a
-/// result. An exec returns within milliseconds; its exit record is only
-/// missing when it was lost (and counted).
-const PAIR_TIMEOUT_NS: u64 = 2_000_000_000;
-
-#[derive(Serialize)]
-struct ExecRecord<'a> {
-    #[serde(flatten)]
-    common: Common,
-    syscall: &'static str,
-    ppid: u32,
-    ret: Option<i64>,
-    errno: Option<i64>,
-    error: Option<&'static str>,
-    filename: Option<KStr<'a>>,
-    argv: Vec<KStr<'a>>,
-    args_truncated: bool,
-    #[serde(skip)]
-    line: &'a str,
-}
-
-impl Record for ExecRecord<'_> {
-    const EVENT: &'static str = "exec";
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn row(&self, row: &mut Row<'_>) {
-        row.bytes(self.common.comm.as_bytes())
-            .cell(self.common.pid)
-            .cell(self.ppid);
-        match self.ret {
-            Some(r) => row.cell(r),
-            None => row.cell("?"),
-        };
-        row.escaped(self.line);
-    }
-}
 
 /// What the user asked to see, beyond the kernel's filter.
 struct Show {
@@ -112,15 +56,7 @@ impl Execs {
         if self.show.failed_only && !failed {
             return Ok(());
         }
-        let text = &entry[size_of::<ExecEntryFixed>()..];
-        let text = &text[..(e.text_len as usize).min(text.len())];
-        let mask = entry_flags::TRUNC_COUNT | entry_flags::TRUNC_BYTES | entry_flags::FAULT;
-        let a = argv::split(
-            text,
-            e.filename_len as usize,
-            self.show.max_bytes,
-            e.flags & mask != 0,
-        );
+        let a = split_args(entry, &e, self.show.max_bytes);
         // The command name after the exec; the caller's when it failed or
         // its result never came.
         let comm = exit.map_or(e.header.comm, |x| x.header.comm);
@@ -138,30 +74,7 @@ impl Execs {
             return Ok(());
         }
         self.line = argv::line(&a.args, self.show.quote, a.truncated);
-        let h = e.header;
-        out.emit(&ExecRecord {
-            common: Common {
-                ts_ns: clock.to_unix_ns(h.ts_ns),
-                pid: h.pid,
-                tid: exit.map_or(h.tid, |x| x.header.tid),
-                comm: Comm(comm),
-                uid: h.uid,
-                cgroup_id: h.cgroup_id,
-            },
-            syscall: if e.flags & entry_flags::EXECVEAT != 0 {
-                "execveat"
-            } else {
-                "execve"
-            },
-            ppid: e.ppid,
-            ret,
-            errno: ret.filter(|r| *r < 0).map(|r| -r),
-            error: ret.filter(|r| *r < 0).and_then(|r| errno_name(-r)),
-            filename: a.filename.map(KStr),
-            argv: a.args.iter().map(|s| KStr(s)).collect(),
-            args_truncated: a.truncated,
-            line: &self.line,
-        })
+        out.emit(&exec_record(&e, &a, exit, clock, &self.line))
     }
 
     fn emit_unpaired(

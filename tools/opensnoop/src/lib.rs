@@ -1,4 +1,6 @@
-//! opensnoop: the command line is a library so `cargo xtask docs` can
-//! generate the man page and completions from it.
+//! opensnoop: the command line and the decoding of kernel records are a
+//! library, so `cargo xtask docs` can generate the man page and the
+//! dashboard can reuse the kernel half.
 pub mod cli;
 pub mod flags;
+pub mod record;

@@ -1,4 +1,6 @@
-//! syslat: the command line and the histogram arithmetic are a library,
-//! so `cargo xtask docs` can generate the man page and the logic is tested.
+//! syslat: the command line, the kernel half's hooks and the histogram
+//! arithmetic are a library, so `cargo xtask docs` can generate the man
+//! page, the logic is tested and the dashboard reuses the kernel half.
 pub mod cli;
 pub mod latency;
+pub mod object;

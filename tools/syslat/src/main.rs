@@ -5,94 +5,20 @@ use std::{fmt::Write as _, io, process::ExitCode};
 
 use aya::maps::{HashMap, MapData};
 use ebpftop_cli::{Deltas, IntervalSpec, IntervalTool, Stamp, run_intervals, run_main, syscalls};
-use ebpftop_common::syscall_latency::SyscallRegs;
 use ebpftop_common::syslat::{SyscallLatency, SyslatConfig, SyslatKey};
 use ebpftop_output::{
     Comm, Output,
-    histogram::{LatencySummary, Log2HistJson, Unit},
+    histogram::Unit,
     loglinear::{to_log2, to_summary},
     syscalls::syscall_name,
     text::{escape_terminal, until_nul},
 };
-use ebpftop_runtime::{
-    AttachPoint, Candidate, Hook, SYSCALL_REGS_GLOBAL, ToolObject, embedded_object, syscall_regs,
-};
-use serde::Serialize;
+use ebpftop_runtime::SYSCALL_REGS_GLOBAL;
 use syslat::{
     cli::Args,
     latency::{Latencies, selection},
+    object::{SyslatRecord, kernel_half, read_latencies},
 };
-
-/// Raw tracepoints first: the kernel builds no trace record for them, which
-/// is most of the cost per call. The classic ones are the fallback.
-const ENTER: Hook = Hook {
-    name: "syscall entry",
-    candidates: &[
-        Candidate {
-            program: "syslat_enter_raw",
-            at: AttachPoint::RawTracepoint { name: "sys_enter" },
-        },
-        Candidate {
-            program: "syslat_enter",
-            at: AttachPoint::Tracepoint {
-                category: "raw_syscalls",
-                name: "sys_enter",
-            },
-        },
-    ],
-    required: true,
-};
-const TP_EXIT: Candidate = Candidate {
-    program: "syslat_exit",
-    at: AttachPoint::Tracepoint {
-        category: "raw_syscalls",
-        name: "sys_exit",
-    },
-};
-const EXIT: Hook = Hook {
-    name: "syscall exit",
-    candidates: &[
-        Candidate {
-            program: "syslat_exit_raw",
-            at: AttachPoint::RawTracepoint { name: "sys_exit" },
-        },
-        TP_EXIT,
-    ],
-    required: true,
-};
-/// Without `pt_regs` offsets from BTF the raw exit cannot find the number.
-const EXIT_CLASSIC: Hook = Hook {
-    name: "syscall exit",
-    candidates: &[TP_EXIT],
-    required: true,
-};
-
-fn object(raw_exit: bool) -> ToolObject {
-    ToolObject {
-        tool: "syslat",
-        bytes: embedded_object!("syslat"),
-        hooks: if raw_exit {
-            &[ENTER, EXIT]
-        } else {
-            &[ENTER, EXIT_CLASSIC]
-        },
-    }
-}
-
-#[derive(Serialize)]
-struct Record<'a> {
-    #[serde(flatten)]
-    stamp: Stamp,
-    syscall: &'a str,
-    nr: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comm: Option<Comm>,
-    total_ns: u64,
-    hist: Log2HistJson<'a>,
-    latency: &'a LatencySummary,
-}
 
 struct Syslat {
     map: HashMap<MapData, SyslatKey, SyscallLatency>,
@@ -103,13 +29,7 @@ struct Syslat {
 
 impl Syslat {
     fn read(&self) -> io::Result<Vec<(SyslatKey, Latencies)>> {
-        self.map
-            .iter()
-            .map(|r| {
-                r.map(|(k, v)| (k, Latencies::from(&v)))
-                    .map_err(io::Error::other)
-            })
-            .collect()
+        read_latencies(&self.map)
     }
 }
 
@@ -137,7 +57,7 @@ impl IntervalTool for Syslat {
             if out.is_json() {
                 out.emit_value(
                     "syslat",
-                    &Record {
+                    &SyslatRecord {
                         stamp,
                         syscall: &name,
                         nr: key.nr,
@@ -178,13 +98,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         config.selected = selection(&nrs.0).map_err(anyhow::Error::msg)?;
     }
     let no_return = syscalls::no_return();
-    // The raw exit tracepoint reads the syscall number from pt_regs, at an
-    // offset only the kernel's BTF gives; without it, classic tracepoints.
-    let regs = syscall_regs()
-        .inspect_err(|e| log::info!("raw sys_exit tracepoint not used: {e}"))
-        .ok();
-    let object = object(regs.is_some());
-    let regs = regs.unwrap_or(SyscallRegs::UNSET);
+    let (object, regs) = kernel_half();
     let spec = IntervalSpec {
         object: &object,
         filter: args.filter.spec(false),

@@ -1,3 +1,5 @@
-//! tcpaccept: the command line is a library so `cargo xtask docs` can
-//! generate the man page and completions from it.
+//! tcpaccept: the command line and the decoding of kernel events are a
+//! library, so `cargo xtask docs` can generate the man page and the
+//! dashboard can reuse the kernel half.
 pub mod cli;
+pub mod record;

@@ -4,18 +4,12 @@ use std::process::ExitCode;
 
 use ebpftop_cli::run_main;
 use ebpftop_common::tcp::TcpEvent;
-use ebpftop_output::{Column, Common, Record, Row};
-use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
-use ebpftop_tcp::{EachEvent, Endpoints, Ports, accept_hooks, common, trace_tcp};
-use serde::Serialize;
-use tcpaccept::cli::Args;
-
-static HOOKS: &[Hook] = &accept_hooks!("tcpaccept_enter", "tcpaccept_exit");
-
-static OBJECT: ToolObject = ToolObject {
-    tool: "tcpaccept",
-    bytes: embedded_object!("tcpaccept"),
-    hooks: HOOKS,
+use ebpftop_output::Column;
+use ebpftop_runtime::Clock;
+use ebpftop_tcp::{EachEvent, Ports, trace_tcp};
+use tcpaccept::{
+    cli::Args,
+    record::{AcceptRecord, OBJECT},
 };
 
 const COLUMNS: &[Column] = &[
@@ -28,38 +22,9 @@ const COLUMNS: &[Column] = &[
     Column::right("LPORT", 5),
 ];
 
-#[derive(Serialize)]
-struct AcceptRecord {
-    #[serde(flatten)]
-    common: Common,
-    #[serde(flatten)]
-    ep: Endpoints,
-}
-
-impl Record for AcceptRecord {
-    const EVENT: &'static str = "accept";
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn row(&self, row: &mut Row<'_>) {
-        row.cell(self.common.pid)
-            .bytes(self.common.comm.as_bytes())
-            .cell(self.ep.ip)
-            .cell(self.ep.daddr)
-            .cell(self.ep.dport)
-            .cell(self.ep.saddr)
-            .cell(self.ep.sport);
-    }
-}
-
 fn run(args: Args) -> anyhow::Result<()> {
     let config = ebpftop_tcp::config(args.family.family(), &[], Ports::of(&args.ports));
-    let handler = EachEvent(|e: &TcpEvent, clock: &Clock| AcceptRecord {
-        common: common(&e.header, clock),
-        ep: Endpoints::from(&e.ep),
-    });
+    let handler = EachEvent(|e: &TcpEvent, clock: &Clock| AcceptRecord::new(e, clock));
     trace_tcp(
         &OBJECT,
         config,

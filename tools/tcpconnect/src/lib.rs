@@ -1,3 +1,16 @@
-//! tcpconnect: the command line is a library so `cargo xtask docs` can
-//! generate the man page and completions from it.
+//! tcpconnect: the command line and what the kernel half attaches to are a
+//! library, so `cargo xtask docs` can generate the man page and the
+//! dashboard can reuse the kernel half (its records are
+//! `ebpftop_tcp::connect::ConnectRecord`).
 pub mod cli;
+
+use ebpftop_runtime::{Hook, ToolObject, embedded_object};
+use ebpftop_tcp::sock_state_hook;
+
+static HOOKS: &[Hook] = &[sock_state_hook!("tcpconnect_state")];
+
+pub static OBJECT: ToolObject = ToolObject {
+    tool: "tcpconnect",
+    bytes: embedded_object!("tcpconnect"),
+    hooks: HOOKS,
+};

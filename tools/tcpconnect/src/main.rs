@@ -5,22 +5,14 @@ use std::{collections::HashMap, io, net::IpAddr, process::ExitCode};
 use ebpftop_cli::{RecordHandler, run_main};
 use ebpftop_common::tcp::state;
 use ebpftop_output::{Column, Common, Output, Record, Row};
-use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
+use ebpftop_runtime::Clock;
 use ebpftop_tcp::{
     Ports,
     connect::{COLUMNS, ConnectRecord},
-    read_event, sock_state_hook, trace_tcp,
+    read_event, trace_tcp,
 };
 use serde::Serialize;
-use tcpconnect::cli::Args;
-
-static HOOKS: &[Hook] = &[sock_state_hook!("tcpconnect_state")];
-
-static OBJECT: ToolObject = ToolObject {
-    tool: "tcpconnect",
-    bytes: embedded_object!("tcpconnect"),
-    hooks: HOOKS,
-};
+use tcpconnect::{OBJECT, cli::Args};
 
 const COUNT_COLUMNS: &[Column] = &[
     Column::left("SADDR", 16),

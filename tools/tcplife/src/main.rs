@@ -4,21 +4,12 @@ use std::process::ExitCode;
 
 use ebpftop_cli::run_main;
 use ebpftop_common::tcp::TcpEvent;
-use ebpftop_output::{Column, Common, Record, Row};
-use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
-use ebpftop_tcp::{EachEvent, Endpoints, Ports, accept_hooks, common, sock_state_hook, trace_tcp};
-use serde::Serialize;
-use tcplife::cli::Args;
-
-static HOOKS: &[Hook] = &{
-    let [a, b, c, d] = accept_hooks!("tcplife_accept_enter", "tcplife_accept_exit");
-    [sock_state_hook!("tcplife_state"), a, b, c, d]
-};
-
-static OBJECT: ToolObject = ToolObject {
-    tool: "tcplife",
-    bytes: embedded_object!("tcplife"),
-    hooks: HOOKS,
+use ebpftop_output::Column;
+use ebpftop_runtime::Clock;
+use ebpftop_tcp::{EachEvent, Ports, trace_tcp};
+use tcplife::{
+    cli::Args,
+    record::{LifeRecord, OBJECT},
 };
 
 const COLUMNS: &[Column] = &[
@@ -33,50 +24,13 @@ const COLUMNS: &[Column] = &[
     Column::right("MS", 9),
 ];
 
-#[derive(Serialize)]
-struct LifeRecord {
-    #[serde(flatten)]
-    common: Common,
-    #[serde(flatten)]
-    ep: Endpoints,
-    tx_bytes: u64,
-    rx_bytes: u64,
-    duration_ns: u64,
-}
-
-impl Record for LifeRecord {
-    const EVENT: &'static str = "tcplife";
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn row(&self, row: &mut Row<'_>) {
-        row.cell(self.common.pid)
-            .bytes(self.common.comm.as_bytes())
-            .cell(self.ep.saddr)
-            .cell(self.ep.sport)
-            .cell(self.ep.daddr)
-            .cell(self.ep.dport)
-            .cell(self.tx_bytes / 1024)
-            .cell(self.rx_bytes / 1024)
-            .cell(format_args!("{:.2}", self.duration_ns as f64 / 1e6));
-    }
-}
-
 fn run(args: Args) -> anyhow::Result<()> {
     let config = ebpftop_tcp::config(
         args.family.family(),
         Ports::of(&args.dports),
         Ports::of(&args.lports),
     );
-    let handler = EachEvent(|e: &TcpEvent, clock: &Clock| LifeRecord {
-        common: common(&e.header, clock),
-        ep: Endpoints::from(&e.ep),
-        tx_bytes: e.tx_bytes,
-        rx_bytes: e.rx_bytes,
-        duration_ns: e.span_ns,
-    });
+    let handler = EachEvent(|e: &TcpEvent, clock: &Clock| LifeRecord::new(e, clock));
     trace_tcp(
         &OBJECT,
         config,

@@ -1,0 +1,62 @@
+//! What the kernel half attaches to, and its events as records: shared
+//! by the tcplife command and the dashboard.
+
+use ebpftop_common::tcp::TcpEvent;
+use ebpftop_output::{Common, Record, Row};
+use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
+use ebpftop_tcp::{Endpoints, accept_hooks, common, sock_state_hook};
+use serde::Serialize;
+
+static HOOKS: &[Hook] = &{
+    let [a, b, c, d] = accept_hooks!("tcplife_accept_enter", "tcplife_accept_exit");
+    [sock_state_hook!("tcplife_state"), a, b, c, d]
+};
+
+pub static OBJECT: ToolObject = ToolObject {
+    tool: "tcplife",
+    bytes: embedded_object!("tcplife"),
+    hooks: HOOKS,
+};
+
+#[derive(Serialize)]
+pub struct LifeRecord {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(flatten)]
+    pub ep: Endpoints,
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    pub duration_ns: u64,
+}
+
+impl Record for LifeRecord {
+    const EVENT: &'static str = "tcplife";
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn row(&self, row: &mut Row<'_>) {
+        row.cell(self.common.pid)
+            .bytes(self.common.comm.as_bytes())
+            .cell(self.ep.saddr)
+            .cell(self.ep.sport)
+            .cell(self.ep.daddr)
+            .cell(self.ep.dport)
+            .cell(self.tx_bytes / 1024)
+            .cell(self.rx_bytes / 1024)
+            .cell(format_args!("{:.2}", self.duration_ns as f64 / 1e6));
+    }
+}
+
+impl LifeRecord {
+    pub fn new(e: &TcpEvent, clock: &Clock) -> Self {
+        LifeRecord {
+            common: common(&e.header, clock),
+            ep: Endpoints::from(&e.ep),
+            tx_bytes: e.tx_bytes,
+            rx_bytes: e.rx_bytes,
+            duration_ns: e.span_ns,
+        }
+    }
+}
