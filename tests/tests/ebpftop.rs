@@ -99,6 +99,17 @@ fn row(screen: &str, pid: u32) -> Option<Vec<String>> {
         .map(|l| l.split_whitespace().map(str::to_string).collect())
 }
 
+/// The kernel's run count of BPF program `id` (0 while statistics are off
+/// and always were).
+fn run_count(id: u64) -> u64 {
+    let out = Command::new("bpftool")
+        .args(["prog", "show", "id", &id.to_string(), "--json"])
+        .output()
+        .expect("bpftool");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    v["run_cnt"].as_u64().unwrap_or(0)
+}
+
 fn rate(cell: &str) -> f64 {
     let (n, mult) = match cell.strip_suffix('k') {
         Some(n) => (n, 1e3),
@@ -171,6 +182,32 @@ fn the_dashboard_shows_a_workload_and_quits_leaving_nothing_behind() {
         r[9]
     );
     report.join().expect("workload");
+    // The BPF view: ours marked, with rates, because run-time statistics
+    // are on while it is shown; off again once it is left.
+    tmux.keys(&["Escape", "Escape", "6"]);
+    let own_runs = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("syslat_exit_raw"))
+            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+    };
+    let s = tmux.wait_for(
+        |s| own_runs(s).is_some_and(|c| c.len() > 3 && c[3] != "-" && rate(&c[3]) > 0.0),
+        Duration::from_secs(5),
+    );
+    assert!(s.contains("loaded by ebpftop"), "no BPF view:\n{s}");
+    let own = own_runs(&s).unwrap_or_else(|| panic!("our programs not listed:\n{s}"));
+    assert!(own[0].ends_with('*'), "{own:?}");
+    // ID TYPE NAME RUNS/s AVG-ns CPU%
+    assert!(
+        rate(&own[3]) > 0.0 && own[4].parse::<u64>().unwrap() > 0,
+        "{own:?}"
+    );
+    let id: u64 = own[0].trim_end_matches('*').parse().unwrap();
+    tmux.keys(&["1"]);
+    thread::sleep(Duration::from_millis(2500));
+    let before = run_count(id);
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(run_count(id), before, "run-time statistics still on");
     tmux.keys(&["q"]);
     let s = tmux.wait_for(|s| s.contains("ebpftop-exited-"), Duration::from_secs(10));
     assert!(s.contains("ebpftop-exited-0"), "did not exit cleanly:\n{s}");
@@ -212,6 +249,31 @@ fn sigterm_restores_the_terminal_too() {
         tmux.pane("#{alternate_on}"),
         "0",
         "alternate screen not left"
+    );
+}
+
+#[test]
+fn a_terminal_that_hangs_up_ends_the_dashboard() {
+    require_root();
+    let _g = serial();
+    let tmux = Tmux::start(&format!("exec {} -i 1", bin("ebpftop").display()));
+    let s = tmux.wait_for(|s| s.contains("events/s"), Duration::from_secs(20));
+    assert!(s.contains("1 Processes"), "no dashboard:\n{s}");
+    let pid = tmux.pane("#{pane_pid}");
+    // Killing the session closes the terminal under it.
+    drop(tmux);
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))
+        })
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while !gone() && Instant::now() < end {
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        gone(),
+        "ebpftop (pid {pid}) still runs after its terminal hung up"
     );
 }
 

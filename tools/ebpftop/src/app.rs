@@ -4,6 +4,7 @@
 
 use std::{
     io::{self, Stdout, Write},
+    os::fd::RawFd,
     time::Duration,
 };
 
@@ -44,6 +45,8 @@ pub struct App {
     terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
     /// Print a snapshot after the first interval and stop.
     once: bool,
+    /// The terminal the keys come from.
+    tty: Option<RawFd>,
     inputs: Vec<Input>,
 }
 
@@ -56,13 +59,15 @@ impl App {
             source,
             terminal: None,
             once,
+            tty: None,
             inputs: Vec::new(),
         }
     }
 
-    /// Takes over the terminal; it is given back by [`restore_terminal`],
-    /// which also runs on a panic.
-    pub fn open_terminal(&mut self) -> io::Result<()> {
+    /// Takes over the terminal whose keys come from `tty`; it is given
+    /// back by [`restore_terminal`], which also runs on a panic.
+    pub fn open_terminal(&mut self, tty: RawFd) -> io::Result<()> {
+        self.tty = Some(tty);
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen)?;
         let previous = std::panic::take_hook();
@@ -132,6 +137,15 @@ impl App {
     }
 
     fn handle_keys(&mut self) -> io::Result<bool> {
+        // A terminal that hung up (its window closed, its tmux session
+        // killed) reads as end of file forever, and crossterm would spin
+        // on it: that is the end of the dashboard.
+        if let Some(fd) = self.tty
+            && hung_up(fd)
+        {
+            log::info!("the terminal hung up");
+            return Ok(false);
+        }
         while event::poll(Duration::ZERO)? {
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
@@ -222,6 +236,18 @@ impl Drop for App {
             restore_terminal();
         }
     }
+}
+
+/// Whether `fd` (a terminal) has hung up or failed.
+fn hung_up(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
 }
 
 /// Leaves the alternate screen and raw mode, shows the cursor.

@@ -58,7 +58,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let tty = std::fs::File::open("/dev/tty")
             .map_err(|e| anyhow::anyhow!("opening the terminal /dev/tty: {e}"))?;
         event_loop.watch_input(tty.as_raw_fd())?;
-        app.open_terminal()?;
+        app.open_terminal(tty.as_raw_fd())?;
         Some(tty)
     };
     let stop = event_loop.run(&mut app, args.duration, tick)?;
