@@ -260,14 +260,36 @@ pub struct SavedSyscall {
     pub _pad: u32,
 }
 
-/// Syscalls in flight, by thread id, for tools that pair enter and exit.
-#[map]
-static IN_FLIGHT_SYSCALLS: HashMap<u32, SavedSyscall> = HashMap::with_max_entries(16384, 0);
+/// Where a tool that pairs syscall entries with exits keeps them, by
+/// thread id: a map declared in its binary by [`in_flight_syscalls!`]. A
+/// static here would be created in every tool's object, used or not
+/// (exported symbols survive LTO).
+pub trait InFlightSyscalls {
+    fn map() -> &'static HashMap<u32, SavedSyscall>;
+}
+
+/// Declares the in-flight syscall map in a tool's binary, and `$name`, the
+/// [`InFlightSyscalls`] that [`save_syscall`] and [`take_syscall`] take.
+#[macro_export]
+macro_rules! in_flight_syscalls {
+    ($name:ident) => {
+        #[aya_ebpf::macros::map]
+        static IN_FLIGHT_SYSCALLS: aya_ebpf::maps::HashMap<u32, $crate::SavedSyscall> =
+            aya_ebpf::maps::HashMap::with_max_entries(16384, 0);
+        struct $name;
+        impl $crate::InFlightSyscalls for $name {
+            #[inline(always)]
+            fn map() -> &'static aya_ebpf::maps::HashMap<u32, $crate::SavedSyscall> {
+                &IN_FLIGHT_SYSCALLS
+            }
+        }
+    };
+}
 
 /// At a `syscalls:sys_enter_*` tracepoint: if the current thread passes
 /// the filter, saves the first `N` arguments and `tag` for the exit.
 #[inline(always)]
-pub fn save_syscall<const N: usize>(ctx: &TracePointContext, tag: u32) {
+pub fn save_syscall<F: InFlightSyscalls, const N: usize>(ctx: &TracePointContext, tag: u32) {
     let Some(pid_tgid) = current_task_if_selected() else {
         return;
     };
@@ -284,10 +306,7 @@ pub fn save_syscall<const N: usize>(ctx: &TracePointContext, tag: u32) {
         saved.args[i] = unsafe { tp_u64(ctx.as_ptr(), syscall_arg(i)) };
         i += 1;
     }
-    if IN_FLIGHT_SYSCALLS
-        .insert(pid_tgid as u32, saved, 0)
-        .is_err()
-    {
+    if F::map().insert(pid_tgid as u32, saved, 0).is_err() {
         count_lost(LostReason::InFlightFull);
     }
 }
@@ -296,13 +315,15 @@ pub fn save_syscall<const N: usize>(ctx: &TracePointContext, tag: u32) {
 /// the current thread (removed from the map), its pid_tgid and the return
 /// value; `None` for threads the filter skipped.
 #[inline(always)]
-pub fn take_syscall(ctx: &TracePointContext) -> Option<(SavedSyscall, u64, i64)> {
+pub fn take_syscall<F: InFlightSyscalls>(
+    ctx: &TracePointContext,
+) -> Option<(SavedSyscall, u64, i64)> {
     // SAFETY: helper call without arguments.
     let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
     let tid = pid_tgid as u32;
     // SAFETY: the value is copied out before the entry is removed.
-    let saved = unsafe { IN_FLIGHT_SYSCALLS.get(tid) }.copied()?;
-    let _ = IN_FLIGHT_SYSCALLS.remove(tid);
+    let saved = unsafe { F::map().get(tid) }.copied()?;
+    let _ = F::map().remove(tid);
     // SAFETY: `ret` offset of syscalls:sys_exit_*.
     let ret = unsafe { tp_u64(ctx.as_ptr(), SYSCALL_RET) } as i64;
     Some((saved, pid_tgid, ret))
@@ -395,13 +416,13 @@ pub fn emit_small_or_large<S: 'static, L: 'static>(
 }
 
 /// Entry programs, one per syscall tracepoint, that save the first `$n`
-/// arguments tagged `$tag` for the exit ([`save_syscall`]).
+/// arguments tagged `$tag` for the exit in `$flight` ([`save_syscall`]).
 #[macro_export]
 macro_rules! save_syscall_programs {
-    ($($program:ident: $n:literal => $tag:expr;)*) => {$(
+    ($flight:ty; $($program:ident: $n:literal => $tag:expr;)*) => {$(
         #[aya_ebpf::macros::tracepoint]
         pub fn $program(ctx: aya_ebpf::programs::TracePointContext) -> u32 {
-            $crate::save_syscall::<$n>(&ctx, $tag as u32);
+            $crate::save_syscall::<$flight, $n>(&ctx, $tag as u32);
             0
         }
     )*};

@@ -4,12 +4,11 @@
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::generated::{bpf_ktime_get_ns, bpf_probe_read_kernel},
-    macros::map,
     maps::{HashMap, PerCpuHashMap},
 };
 use ebpftop_common::{
     LostReason,
-    syscall_latency::{MAX_IN_FLIGHT, NoReturn, SyscallRegs, SyscallStart},
+    syscall_latency::{NoReturn, SyscallRegs, SyscallStart},
 };
 
 use crate::count_lost;
@@ -56,15 +55,43 @@ pub fn regs_syscall_nr(regs: u64) -> u64 {
 #[unsafe(no_mangle)]
 static NO_RETURN: NoReturn = NoReturn::UNSET;
 
-/// Entry times of syscalls in flight, by thread id. Bounded: an entry that
-/// finds it full is counted lost, never silently dropped.
-#[map]
-static SYSCALL_STARTS: HashMap<u32, SyscallStart> = HashMap::with_max_entries(MAX_IN_FLIGHT, 0);
+/// Entry times of syscalls in flight, by thread id: a map declared in the
+/// tool's binary by [`syscall_starts!`] (a static here would be created in
+/// every tool's object). Bounded: an entry that finds it full is counted
+/// lost, never silently dropped.
+pub trait SyscallStarts {
+    fn map() -> &'static HashMap<u32, SyscallStart>;
+}
+
+/// Declares the syscall start map in a tool's binary, and `$name`, the
+/// [`SyscallStarts`] that [`syscall_entered`] and [`syscall_returned`] take.
+#[macro_export]
+macro_rules! syscall_starts {
+    ($name:ident) => {
+        #[aya_ebpf::macros::map]
+        static SYSCALL_STARTS: aya_ebpf::maps::HashMap<
+            u32,
+            ebpftop_common::syscall_latency::SyscallStart,
+        > = aya_ebpf::maps::HashMap::with_max_entries(
+            ebpftop_common::syscall_latency::MAX_IN_FLIGHT,
+            0,
+        );
+        struct $name;
+        impl $crate::syscall_latency::SyscallStarts for $name {
+            #[inline(always)]
+            fn map()
+            -> &'static aya_ebpf::maps::HashMap<u32, ebpftop_common::syscall_latency::SyscallStart>
+            {
+                &SYSCALL_STARTS
+            }
+        }
+    };
+}
 
 /// At sys_enter, for a thread the filter selected: remembers when `nr`
 /// started, unless it is a syscall that never returns.
 #[inline(always)]
-pub fn syscall_entered(tid: u32, nr: u64) {
+pub fn syscall_entered<S: SyscallStarts>(tid: u32, nr: u64) {
     // SAFETY: a plain static, set before load and never written here.
     let skip = unsafe { core::ptr::read_volatile(&raw const NO_RETURN) };
     if nr == skip.exit || nr == skip.exit_group {
@@ -75,7 +102,7 @@ pub fn syscall_entered(tid: u32, nr: u64) {
         ts_ns: unsafe { bpf_ktime_get_ns() },
         nr,
     };
-    if SYSCALL_STARTS.insert(tid, start, 0).is_err() {
+    if S::map().insert(tid, start, 0).is_err() {
         count_lost(LostReason::InFlightFull);
     }
 }
@@ -84,11 +111,11 @@ pub fn syscall_entered(tid: u32, nr: u64) {
 /// An entry left by another syscall (one that returned while tracing was
 /// being set up) is dropped.
 #[inline(always)]
-pub fn syscall_returned(tid: u32, nr: u64) -> Option<u64> {
-    let start = SYSCALL_STARTS.get_ptr(tid)?;
+pub fn syscall_returned<S: SyscallStarts>(tid: u32, nr: u64) -> Option<u64> {
+    let start = S::map().get_ptr(tid)?;
     // SAFETY: a value of our map, copied out before the entry is removed.
     let start = unsafe { *start };
-    let _ = SYSCALL_STARTS.remove(tid);
+    let _ = S::map().remove(tid);
     if start.nr != nr {
         return None;
     }

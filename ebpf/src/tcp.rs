@@ -357,8 +357,10 @@ pub fn task_filter_on() -> bool {
 /// its endpoints and the task's pid_tgid; `None` for failed accepts,
 /// skipped tasks and sockets that are not TCP.
 #[inline(always)]
-pub fn accepted<G: TcpGlobals>(ctx: &TracePointContext) -> Option<(u64, TcpEndpoints, u64)> {
-    let (_, pid_tgid, ret) = take_syscall(ctx)?;
+pub fn accepted<G: TcpGlobals, F: crate::InFlightSyscalls>(
+    ctx: &TracePointContext,
+) -> Option<(u64, TcpEndpoints, u64)> {
+    let (_, pid_tgid, ret) = take_syscall::<F>(ctx)?;
     if ret < 0 {
         return None;
     }

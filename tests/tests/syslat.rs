@@ -19,6 +19,25 @@ fn trace_mix(args: &[&str]) -> (u32, Finished) {
     (pid, fin)
 }
 
+/// A 10 ms sleep takes 10 ms and a little: all 50 land at 8 ms or more,
+/// nearly all under 16 ms (a VM's vCPU is now and then not run for a few
+/// ms, which makes one sleep late; none is early, and none goes uncounted).
+fn check_sleeps(buckets: &[Value], eight: u64) {
+    let total: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 50, "{buckets:#?}");
+    let below: u64 = buckets
+        .iter()
+        .filter(|b| b["high"].as_u64().unwrap() < eight)
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(below, 0, "a sleep shorter than 8 ms: {buckets:#?}");
+    let in_range = buckets
+        .iter()
+        .find(|b| b["low"] == eight)
+        .map_or(0, |b| b["count"].as_u64().unwrap());
+    assert!(in_range >= 48, "{buckets:#?}");
+}
+
 fn records(fin: &Finished) -> Vec<Value> {
     fin.json()
         .into_iter()
@@ -43,7 +62,7 @@ fn ten_millisecond_sleeps_land_in_8_to_16_ms_with_p50_near_10() {
         .find(|b| b["low"] == 8192)
         .unwrap_or_else(|| panic!("no 8192 usecs bucket: {buckets:#?}"));
     assert_eq!(b["high"], 16383);
-    assert_eq!(b["count"], 50, "{buckets:#?}");
+    check_sleeps(buckets, 8192);
     let l = &r["latency"];
     assert_eq!(l["count"], 50);
     let p50 = l["p50"].as_u64().unwrap();
@@ -80,13 +99,16 @@ fn table_prints_the_bcc_histogram_and_percentiles() {
         out.contains("     usecs               : count    distribution"),
         "{out}"
     );
+    // nanosleep's histogram: the one after its heading.
     let row = fin
         .stdout
         .iter()
+        .skip_while(|l| !l.contains("syscall = nanosleep"))
         .find(|l| l.trim_start().starts_with("8192 -> 16383"))
         .unwrap_or_else(|| panic!("no 8192 row: {out}"));
     let fields: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(fields[4], "50", "{row}");
+    let n: u64 = fields[4].parse().unwrap();
+    assert!((48..=50).contains(&n), "{row}");
     let summary = fin
         .stdout
         .iter()
@@ -118,8 +140,7 @@ fn per_process_keys_and_milliseconds() {
     assert_eq!(r["comm"], "ebpftop-workloa");
     assert_eq!(r["hist"]["unit"], "msecs");
     let b = r["hist"]["buckets"].as_array().unwrap();
-    let eight = b.iter().find(|b| b["low"] == 8).unwrap();
-    assert_eq!(eight["count"], 50, "{b:#?}");
+    check_sleeps(b, 8);
     let p50 = r["latency"]["p50"].as_u64().unwrap();
     assert!((10..=12).contains(&p50), "p50 {p50} ms");
 }

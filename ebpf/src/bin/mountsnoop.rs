@@ -31,7 +31,10 @@ static MNT_NS: MntNsOffsets = MntNsOffsets {
     _pad: 0,
 };
 
+ebpftop_ebpf::in_flight_syscalls!(InFlight);
+
 ebpftop_ebpf::save_syscall_programs! {
+    InFlight;
     mount_enter: 5 => MountSyscall::Mount;
     umount_enter: 2 => MountSyscall::Umount;
     fsopen_enter: 2 => MountSyscall::Fsopen;
@@ -182,7 +185,7 @@ fn mnt_ns_id() -> u32 {
 
 #[inline(always)]
 fn on_exit(ctx: &TracePointContext) {
-    let Some((saved, pid_tgid, ret)) = take_syscall(ctx) else {
+    let Some((saved, pid_tgid, ret)) = take_syscall::<InFlight>(ctx) else {
         return;
     };
     if ret >= 0 && filter_has(Filter::FAILED_ONLY) {

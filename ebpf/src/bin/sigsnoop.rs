@@ -17,6 +17,8 @@ use ebpftop_ebpf::{
     syscall_arg, take_syscall, tp_u64,
 };
 
+ebpftop_ebpf::in_flight_syscalls!(InFlight);
+
 /// Set by user space before load (`-s`); `.rodata`.
 #[unsafe(no_mangle)]
 static SIGNAL_CONFIG: SignalConfig = SignalConfig::ALL;
@@ -90,14 +92,14 @@ pub fn kill_enter(ctx: TracePointContext) -> u32 {
     // SAFETY: argument offset of syscalls:sys_enter_kill.
     let sig = unsafe { tp_u64(ctx.as_ptr(), syscall_arg(1)) } as i32;
     if selected(sig) {
-        save_syscall::<2>(&ctx, 0);
+        save_syscall::<InFlight, 2>(&ctx, 0);
     }
     0
 }
 
 #[tracepoint]
 pub fn kill_exit(ctx: TracePointContext) -> u32 {
-    let Some((saved, pid_tgid, ret)) = take_syscall(&ctx) else {
+    let Some((saved, pid_tgid, ret)) = take_syscall::<InFlight>(&ctx) else {
         return 0;
     };
     if ret == 0 && filter_has(Filter::FAILED_ONLY) {

@@ -20,7 +20,10 @@ use ebpftop_ebpf::{
 
 const AT_FDCWD: i32 = -100;
 
+ebpftop_ebpf::in_flight_syscalls!(InFlight);
+
 ebpftop_ebpf::save_syscall_programs! {
+    InFlight;
     stat_enter: 1 => StatSyscall::Stat;
     lstat_enter: 1 => StatSyscall::Lstat;
     fstatat_enter: 4 => StatSyscall::Fstatat;
@@ -50,7 +53,7 @@ fn decode_args(s: &SavedSyscall) -> (i32, u64, u32, u32) {
 
 #[inline(always)]
 fn on_exit(ctx: &TracePointContext) {
-    let Some((saved, pid_tgid, ret)) = take_syscall(ctx) else {
+    let Some((saved, pid_tgid, ret)) = take_syscall::<InFlight>(ctx) else {
         return;
     };
     if ret >= 0 && filter_has(Filter::FAILED_ONLY) {

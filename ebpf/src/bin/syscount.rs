@@ -30,6 +30,8 @@ use ebpftop_ebpf::{
     tp_u64,
 };
 
+ebpftop_ebpf::syscall_starts!(Starts);
+
 #[unsafe(no_mangle)]
 static SYSCOUNT: SyscountConfig = SyscountConfig::DEFAULT;
 
@@ -60,7 +62,7 @@ macro_rules! config {
 #[inline(always)]
 fn entered(nr: u64) -> u32 {
     if let Some(pid_tgid) = current_task_if_selected() {
-        syscall_entered(pid_tgid as u32, nr);
+        syscall_entered::<Starts>(pid_tgid as u32, nr);
     }
     0
 }
@@ -108,7 +110,7 @@ fn counted(pid_tgid: u64, ret: i64, nr: impl FnOnce() -> u64) -> u32 {
     let nr = if latency || !per_process { nr() } else { 0 };
     // Timed first, so a call filtered out below does not leave its entry.
     let took = if latency {
-        syscall_returned(pid_tgid as u32, nr)
+        syscall_returned::<Starts>(pid_tgid as u32, nr)
     } else {
         None
     };

@@ -35,6 +35,8 @@ use ebpftop_ebpf::{
     tp_u64,
 };
 
+ebpftop_ebpf::syscall_starts!(Starts);
+
 #[unsafe(no_mangle)]
 static SYSLAT: SyslatConfig = SyslatConfig::DEFAULT;
 
@@ -79,7 +81,7 @@ fn entered(nr: u64) -> u32 {
     let Some(pid_tgid) = current_task_if_selected() else {
         return 0;
     };
-    syscall_entered(pid_tgid as u32, nr);
+    syscall_entered::<Starts>(pid_tgid as u32, nr);
     0
 }
 
@@ -114,7 +116,7 @@ fn returned(nr: u64) -> u32 {
     }
     let pid_tgid = aya_ebpf::helpers::bpf_get_current_pid_tgid();
     // Only threads the filter selected at entry have a start time.
-    let Some(ns) = syscall_returned(pid_tgid as u32, nr) else {
+    let Some(ns) = syscall_returned::<Starts>(pid_tgid as u32, nr) else {
         return 0;
     };
     let per_process = config!(per_process) != 0;

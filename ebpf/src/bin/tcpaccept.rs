@@ -16,17 +16,19 @@ use ebpftop_ebpf::{
     tcp::{accepted, config_selects, emit, event_header},
 };
 
+ebpftop_ebpf::in_flight_syscalls!(InFlight);
+
 ebpftop_ebpf::tcp_globals!(Tcp);
 
 #[tracepoint]
 pub fn tcpaccept_enter(ctx: TracePointContext) -> u32 {
-    save_syscall::<0>(&ctx, 0);
+    save_syscall::<InFlight, 0>(&ctx, 0);
     0
 }
 
 #[tracepoint]
 pub fn tcpaccept_exit(ctx: TracePointContext) -> u32 {
-    let Some((sk, ep, _)) = accepted::<Tcp>(&ctx) else {
+    let Some((sk, ep, _)) = accepted::<Tcp, InFlight>(&ctx) else {
         return 0;
     };
     if !config_selects::<Tcp>(&ep) {

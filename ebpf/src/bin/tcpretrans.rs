@@ -20,6 +20,8 @@ use ebpftop_ebpf::{
     },
 };
 
+ebpftop_ebpf::in_flight_syscalls!(InFlight);
+
 ebpftop_ebpf::tcp_globals!(Tcp);
 
 #[tracepoint]
@@ -68,13 +70,13 @@ pub fn tcpretrans_state(ctx: TracePointContext) -> u32 {
 
 #[tracepoint]
 pub fn tcpretrans_accept_enter(ctx: TracePointContext) -> u32 {
-    save_syscall::<0>(&ctx, 0);
+    save_syscall::<InFlight, 0>(&ctx, 0);
     0
 }
 
 #[tracepoint]
 pub fn tcpretrans_accept_exit(ctx: TracePointContext) -> u32 {
-    if let Some((sk, _, pid_tgid)) = accepted::<Tcp>(&ctx) {
+    if let Some((sk, _, pid_tgid)) = accepted::<Tcp, InFlight>(&ctx) {
         remember_owner::<Tcp>(sk, pid_tgid);
     }
     0
