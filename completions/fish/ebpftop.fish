@@ -1,4 +1,4 @@
-complete -c ebpftop -s i -l interval -d 'Refresh every SECS seconds; rates are per second over it' -r
+complete -c ebpftop -s i -l interval -d 'Refresh every SECS seconds; rates are per second over it. With --replay, how often the next recorded interval is shown (rates stay per second of the recording)' -r
 complete -c ebpftop -l record -d 'Write the event stream to FILE as JSON lines (the tools\' --json records) while the dashboard runs' -r -F
 complete -c ebpftop -l replay -d 'Show a capture made with --record instead of tracing (no root needed)' -r -F
 complete -c ebpftop -l view -d 'The view to open with' -r -f -a "processes\t''

@@ -393,6 +393,7 @@ fn the_scheduler_view_shows_run_queue_latency_per_cgroup() {
 
 #[test]
 fn bad_input_is_one_line_and_a_non_zero_exit() {
+    require_root();
     let run = |args: &[&str]| {
         let out = Command::new(bin("ebpftop"))
             .args(args)
@@ -423,4 +424,18 @@ fn bad_input_is_one_line_and_a_non_zero_exit() {
     assert!(err.contains("not an ebpftop capture"), "{err}");
     let (code, _) = run(&["--interval", "soon"]);
     assert_eq!(code, Some(2));
+    // Without privileges: which ones, and the command to run instead.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin("ebpftop"))
+        .arg("--once")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("CAP_BPF") && err.contains("sudo ebpftop"),
+        "{err}"
+    );
 }

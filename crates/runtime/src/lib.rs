@@ -121,3 +121,66 @@ macro_rules! syscall_hooks {
         )*]
     };
 }
+
+/// A scheduler tool's three hooks (wakeup, new task wakeup, context
+/// switch), for programs named `PREFIX_{wakeup,wakeup_new,switch}_btf`,
+/// `..._raw`, and `PREFIX_wakeup` / `PREFIX_switch` on classic tracepoints.
+/// Declares each [`Candidate`] (`BTF_WAKEUP`, `RAW_SWITCH`, `TP_WAKEUP_NEW`,
+/// ...), `hook(name, candidates)`, and two hook lists: `HOOKS` (BTF
+/// tracepoints first, then raw, then classic) and `HOOKS_RAW` (without the
+/// classic ones, whose records carry no task pointer).
+#[macro_export]
+macro_rules! sched_hooks {
+    ($prefix:literal) => {
+        $crate::sched_hooks!(@c BTF_WAKEUP, $prefix, "_wakeup_btf", BtfTracepoint, "sched_wakeup");
+        $crate::sched_hooks!(
+            @c BTF_WAKEUP_NEW, $prefix, "_wakeup_new_btf", BtfTracepoint, "sched_wakeup_new"
+        );
+        $crate::sched_hooks!(@c BTF_SWITCH, $prefix, "_switch_btf", BtfTracepoint, "sched_switch");
+        $crate::sched_hooks!(@c RAW_WAKEUP, $prefix, "_wakeup_raw", RawTracepoint, "sched_wakeup");
+        $crate::sched_hooks!(
+            @c RAW_WAKEUP_NEW, $prefix, "_wakeup_new_raw", RawTracepoint, "sched_wakeup_new"
+        );
+        $crate::sched_hooks!(@c RAW_SWITCH, $prefix, "_switch_raw", RawTracepoint, "sched_switch");
+        $crate::sched_hooks!(@tp TP_WAKEUP, concat!($prefix, "_wakeup"), "sched_wakeup");
+        $crate::sched_hooks!(@tp TP_WAKEUP_NEW, concat!($prefix, "_wakeup"), "sched_wakeup_new");
+        $crate::sched_hooks!(@tp TP_SWITCH, concat!($prefix, "_switch"), "sched_switch");
+
+        const fn hook(
+            name: &'static str,
+            candidates: &'static [$crate::Candidate],
+        ) -> $crate::Hook {
+            $crate::Hook {
+                name,
+                candidates,
+                required: true,
+            }
+        }
+
+        static HOOKS: &[$crate::Hook] = &[
+            hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP, TP_WAKEUP]),
+            hook("new task wakeup", &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW, TP_WAKEUP_NEW]),
+            hook("context switch", &[BTF_SWITCH, RAW_SWITCH, TP_SWITCH]),
+        ];
+        static HOOKS_RAW: &[$crate::Hook] = &[
+            hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP]),
+            hook("new task wakeup", &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW]),
+            hook("context switch", &[BTF_SWITCH, RAW_SWITCH]),
+        ];
+    };
+    (@c $name:ident, $prefix:literal, $suffix:literal, $kind:ident, $tp:literal) => {
+        const $name: $crate::Candidate = $crate::Candidate {
+            program: concat!($prefix, $suffix),
+            at: $crate::AttachPoint::$kind { name: $tp },
+        };
+    };
+    (@tp $name:ident, $program:expr, $tp:literal) => {
+        const $name: $crate::Candidate = $crate::Candidate {
+            program: $program,
+            at: $crate::AttachPoint::Tracepoint {
+                category: "sched",
+                name: $tp,
+            },
+        };
+    };
+}

@@ -16,7 +16,9 @@ use crate::ui::View;
 #[derive(Parser, Debug)]
 #[command(name = "ebpftop", version)]
 pub struct Args {
-    /// Refresh every SECS seconds; rates are per second over it.
+    /// Refresh every SECS seconds; rates are per second over it. With
+    /// --replay, how often the next recorded interval is shown (rates stay
+    /// per second of the recording).
     #[arg(short = 'i', long = "interval", value_name = "SECS", default_value = "1",
           value_parser = parse_seconds)]
     pub interval: Duration,

@@ -86,6 +86,8 @@ impl Live {
     /// [`Input::Unavailable`] to `notes`. Without the privileges to load
     /// any, the error says which are missing.
     pub fn start(notes: &mut Vec<Input>) -> anyhow::Result<Live> {
+        // Said once, naming the dashboard rather than the first collector.
+        ebpftop_runtime::privileges::check("ebpftop")?;
         let mut live = Live {
             clock: Clock::new(),
             rings: Vec::new(),

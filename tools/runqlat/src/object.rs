@@ -23,94 +23,14 @@ use ebpftop_common::{
     },
 };
 use ebpftop_runtime::{
-    AttachPoint, Candidate, Hook, SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject,
-    embedded_object, filter::cgroup2_mount, sched_offsets, task_offsets, tracefs,
+    SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, filter::cgroup2_mount,
+    sched_offsets, task_offsets, tracefs,
 };
 
-const BTF_WAKEUP: Candidate = Candidate {
-    program: "runqlat_wakeup_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_wakeup",
-    },
-};
-const BTF_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqlat_wakeup_new_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_wakeup_new",
-    },
-};
-const BTF_SWITCH: Candidate = Candidate {
-    program: "runqlat_switch_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_switch",
-    },
-};
-const RAW_WAKEUP: Candidate = Candidate {
-    program: "runqlat_wakeup_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_wakeup",
-    },
-};
-const RAW_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqlat_wakeup_new_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_wakeup_new",
-    },
-};
-const RAW_SWITCH: Candidate = Candidate {
-    program: "runqlat_switch_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_switch",
-    },
-};
-const TP_WAKEUP: Candidate = Candidate {
-    program: "runqlat_wakeup",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_wakeup",
-    },
-};
-const TP_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqlat_wakeup",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_wakeup_new",
-    },
-};
-const TP_SWITCH: Candidate = Candidate {
-    program: "runqlat_switch",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_switch",
-    },
-};
-
-const fn hook(name: &'static str, candidates: &'static [Candidate]) -> Hook {
-    Hook {
-        name,
-        candidates,
-        required: true,
-    }
-}
-
-/// tp_btf first (no trace record is built, task fields are direct loads),
-/// then raw tracepoints (task fields through a helper); the classic ones
-/// carry only thread ids, enough for the system-wide and `-L` views.
-static HOOKS: &[Hook] = &[
-    hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP, TP_WAKEUP]),
-    hook(
-        "new task wakeup",
-        &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW, TP_WAKEUP_NEW],
-    ),
-    hook("context switch", &[BTF_SWITCH, RAW_SWITCH, TP_SWITCH]),
-];
-/// What needs the woken or switched-in task's `task_struct` (its process,
-/// cgroup, namespace, or a filter on them): tp_btf or raw tracepoints.
-static HOOKS_RAW: &[Hook] = &[
-    hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP]),
-    hook("new task wakeup", &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW]),
-    hook("context switch", &[BTF_SWITCH, RAW_SWITCH]),
-];
+// tp_btf first (no trace record is built, task fields are direct loads),
+// then raw tracepoints (task fields through a helper); the classic ones
+// carry only thread ids.
+ebpftop_runtime::sched_hooks!("runqlat");
 
 /// The kernel half; `raw_only` leaves out the classic tracepoints.
 pub fn object(raw_only: bool) -> ToolObject {
@@ -429,7 +349,7 @@ pub fn proc_comm(id: u32) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use ebpftop_runtime::LoadOptions;
+    use ebpftop_runtime::{Hook, LoadOptions};
 
     use super::*;
 

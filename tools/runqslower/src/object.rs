@@ -10,91 +10,15 @@ use ebpftop_common::{
 };
 use ebpftop_output::{Comm, Common, Record, Row};
 use ebpftop_runtime::{
-    AttachPoint, Candidate, Clock, Hook, SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject,
-    embedded_object, read_record, sched_offsets, task_offsets, tracefs,
+    Clock, SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record,
+    sched_offsets, task_offsets, tracefs,
 };
 use serde::Serialize;
 
-const BTF_WAKEUP: Candidate = Candidate {
-    program: "runqslower_wakeup_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_wakeup",
-    },
-};
-const BTF_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqslower_wakeup_new_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_wakeup_new",
-    },
-};
-const BTF_SWITCH: Candidate = Candidate {
-    program: "runqslower_switch_btf",
-    at: AttachPoint::BtfTracepoint {
-        name: "sched_switch",
-    },
-};
-const RAW_WAKEUP: Candidate = Candidate {
-    program: "runqslower_wakeup_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_wakeup",
-    },
-};
-const RAW_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqslower_wakeup_new_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_wakeup_new",
-    },
-};
-const RAW_SWITCH: Candidate = Candidate {
-    program: "runqslower_switch_raw",
-    at: AttachPoint::RawTracepoint {
-        name: "sched_switch",
-    },
-};
-const TP_WAKEUP: Candidate = Candidate {
-    program: "runqslower_wakeup",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_wakeup",
-    },
-};
-const TP_WAKEUP_NEW: Candidate = Candidate {
-    program: "runqslower_wakeup",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_wakeup_new",
-    },
-};
-const TP_SWITCH: Candidate = Candidate {
-    program: "runqslower_switch",
-    at: AttachPoint::Tracepoint {
-        category: "sched",
-        name: "sched_switch",
-    },
-};
-
-const fn hook(name: &'static str, candidates: &'static [Candidate]) -> Hook {
-    Hook {
-        name,
-        candidates,
-        required: true,
-    }
-}
-
-static HOOKS: &[Hook] = &[
-    hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP, TP_WAKEUP]),
-    hook(
-        "new task wakeup",
-        &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW, TP_WAKEUP_NEW],
-    ),
-    hook("context switch", &[BTF_SWITCH, RAW_SWITCH, TP_SWITCH]),
-];
-/// A process filter needs the woken task's `task_struct`: tp_btf or raw.
-static HOOKS_RAW: &[Hook] = &[
-    hook("wakeup", &[BTF_WAKEUP, RAW_WAKEUP]),
-    hook("new task wakeup", &[BTF_WAKEUP_NEW, RAW_WAKEUP_NEW]),
-    hook("context switch", &[BTF_SWITCH, RAW_SWITCH]),
-];
+// tp_btf first (no trace record is built, task fields are direct loads),
+// then raw tracepoints (task fields through a helper); the classic ones
+// carry only thread ids.
+ebpftop_runtime::sched_hooks!("runqslower");
 
 pub fn object(raw_only: bool) -> ToolObject {
     ToolObject {
