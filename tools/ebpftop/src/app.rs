@@ -9,7 +9,7 @@ use std::{
 };
 
 use crossterm::{
-    event::{self, Event, KeyEventKind},
+    event::{self, Event, KeyEvent, KeyEventKind},
     execute,
     terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode},
 };
@@ -148,19 +148,8 @@ impl App {
         }
         while event::poll(Duration::ZERO)? {
             match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
-                    let before = self.ui.view;
-                    match self.ui.key(k, &self.dashboard) {
-                        Action::Quit => return Ok(false),
-                        Action::Pause => {
-                            self.frozen = self.ui.paused.then(|| self.dashboard.clone());
-                        }
-                        Action::None => {}
-                    }
-                    if before != self.ui.view && self.ui.view == View::Bpf {
-                        // Programs listed at once; rates from the next tick.
-                        self.refresh_bpf();
-                    }
+                Event::Key(k) if k.kind != KeyEventKind::Release && !self.on_key(k) => {
+                    return Ok(false);
                 }
                 Event::Resize(..) => {
                     if let Some(t) = self.terminal.as_mut() {
@@ -172,6 +161,27 @@ impl App {
         }
         self.draw()?;
         Ok(true)
+    }
+
+    /// A key; `false` to quit. While paused, keys act on what is shown.
+    fn on_key(&mut self, k: KeyEvent) -> bool {
+        let before = self.ui.view;
+        let shown = self.frozen.as_ref().unwrap_or(&self.dashboard);
+        match self.ui.key(k, shown) {
+            Action::Quit => return false,
+            Action::Pause => self.frozen = self.ui.paused.then(|| self.dashboard.clone()),
+            Action::None => {}
+        }
+        if before != self.ui.view && self.ui.view == View::Bpf {
+            // Programs listed at once; rates from the next tick.
+            self.refresh_bpf();
+        }
+        true
+    }
+
+    /// What the screen shows: the data frozen by `p`, or the live data.
+    pub fn shown(&self) -> &Dashboard {
+        self.frozen.as_ref().unwrap_or(&self.dashboard)
     }
 
     fn refresh_bpf(&mut self) {
@@ -260,4 +270,76 @@ pub fn restore_terminal() {
 pub fn replay(c: Capture) -> (Dashboard, Source) {
     let d = Dashboard::new(c.host, c.kernel, c.interval_secs);
     (d, Source::Replay(c.intervals.into_iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+    use crate::model::OpenEvent;
+
+    fn open(pid: u32) -> Input {
+        Input::Open(OpenEvent {
+            ts_ns: 0,
+            pid,
+            comm: format!("p{pid}"),
+            uid: 0,
+            path: "/x".into(),
+            error: None,
+        })
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn pause_freezes_what_is_shown_while_data_keeps_coming() {
+        let d = Dashboard::new("h".into(), "k".into(), 1.0);
+        let mut app = App::new(
+            d,
+            Ui::default(),
+            Source::Replay(Vec::new().into_iter()),
+            false,
+        );
+        app.apply_all([open(1)]);
+        assert!(app.on_key(key('p')));
+        app.apply_all([open(2)]);
+        assert!(app.shown().processes.contains_key(&1));
+        assert!(
+            !app.shown().processes.contains_key(&2),
+            "shown while paused"
+        );
+        assert!(
+            app.dashboard.processes.contains_key(&2),
+            "collected while paused"
+        );
+        assert!(app.on_key(key('p')));
+        assert!(app.shown().processes.contains_key(&2));
+        assert!(!app.on_key(key('q')));
+    }
+
+    #[test]
+    fn help_and_pause_show_on_screen() {
+        let d = Dashboard::new("h".into(), "k".into(), 1.0);
+        let mut app = App::new(
+            d,
+            Ui::default(),
+            Source::Replay(Vec::new().into_iter()),
+            false,
+        );
+        app.on_key(key('p'));
+        app.on_key(key('?'));
+        let screen = views::testing::render(app.shown(), &app.ui, 120, 30);
+        assert!(screen[0].contains("PAUSED"), "{}", screen[0]);
+        assert!(
+            screen.iter().any(|l| l.contains("switch view")),
+            "{screen:#?}"
+        );
+        // Any key closes the help.
+        app.on_key(key('x'));
+        let screen = views::testing::render(app.shown(), &app.ui, 120, 30);
+        assert!(!screen.iter().any(|l| l.contains("switch view")));
+    }
 }
