@@ -47,6 +47,9 @@
 //!   then closes both; prints one JSON line: pid, tid, port, client_port.
 //! * `resolve HOST`: one getaddrinfo(HOST) through libc; prints one JSON
 //!   line: pid, tid, addresses (how many it returned).
+//! * `tcp-serve ADDR PORT`: listens on ADDR:PORT from the start (before
+//!   `--wait-stdin` releases it), then accepts one connection and reads it
+//!   to its end; prints one JSON line: pid, tid, port, peer_port, bytes.
 //! * `connect-once ADDR PORT`: one TCP connect to an IPv4 address that
 //!   sends its SYN only twice (TCP_SYNCNT 1), so an unanswered connect
 //!   times out within ~3 s; prints what `connect` prints.
@@ -207,6 +210,12 @@ fn work(args: &[OsString]) -> Result<Work, String> {
             let host = String::from_utf8(host.to_vec()).map_err(|_| "HOST is not UTF-8")?;
             Box::new(move || resolve(&host))
         }
+        [b"tcp-serve", addr, port] => {
+            let port = count(port)? as u16;
+            let listener = std::net::TcpListener::bind((ip_addr(addr)?, port))
+                .map_err(|e| format!("bind: {e}"))?;
+            Box::new(move || tcp_serve(listener))
+        }
         [b"connect-once", addr, port] => {
             let addr: std::net::Ipv4Addr = std::str::from_utf8(addr)
                 .ok()
@@ -302,7 +311,7 @@ const USAGE: &str =
                      | exec-loop N PATH | exec-self MISSING PATH ARG... | exec-thread PATH ARG...
                      | stat-markers DIR | mount-tmpfs DIR | connect-loop N \
                      | tcp-pair ADDR SEND RECV | tcp-stall ADDR PORT SEND MS \
-                     | resolve HOST | connect ADDR PORT | connect-once ADDR PORT \
+                     | resolve HOST | connect ADDR PORT | connect-once ADDR PORT | tcp-serve ADDR PORT \
                      | exit-children MS | leader-exits-first MS | signal-target | kill PID SIG[,SIG...] \
                      | syscall-mix | getppid-loop N | dashboard-mix SECS RATE | direct-reads DEVICE N \
                      | sync-writes DEVICE N | busy-sleep N BUSY_MS SLEEP_MS | alloc-touch MIB) \
@@ -876,6 +885,26 @@ fn tcp_pair(addr: std::net::IpAddr, send: usize, recv: usize) -> Result<(), Stri
     drop(client);
     drop(server);
     println!(r#"{{"pid":{pid},"tid":{tid},"port":{port},"client_port":{client_port}}}"#);
+    Ok(())
+}
+
+/// One accepted connection, read to its end.
+fn tcp_serve(listener: std::net::TcpListener) -> Result<(), String> {
+    use std::io::Read;
+    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    let port = listener
+        .local_addr()
+        .map_err(|e| io("local_addr", e))?
+        .port();
+    let (mut conn, peer) = listener.accept().map_err(|e| io("accept", e))?;
+    let mut buf = Vec::new();
+    let bytes = conn.read_to_end(&mut buf).map_err(|e| io("read", e))?;
+    println!(
+        r#"{{"pid":{pid},"tid":{tid},"port":{port},"peer_port":{},"bytes":{bytes}}}"#,
+        peer.port()
+    );
     Ok(())
 }
 
