@@ -179,6 +179,24 @@ impl Tracer {
         self.stdout.wait_for(pred, timeout)
     }
 
+    /// For a libbpf-tools reference: waits for its table header, then a
+    /// moment more. Its programs do not always see events the moment the
+    /// header is out (a workload released at once had both its opens
+    /// missed by libbpf-tools opensnoop in about 1 run in 4).
+    pub fn wait_reference_header(&self, column: &str) {
+        if self
+            .wait_stdout(|l| l.contains(column), Duration::from_secs(15))
+            .is_none()
+        {
+            panic!(
+                "{} printed no header: {:?}",
+                self.what,
+                self.stderr.snapshot()
+            );
+        }
+        thread::sleep(Duration::from_millis(300));
+    }
+
     pub fn wait_stderr(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
         self.stderr.wait_for(pred, timeout)
     }

@@ -55,9 +55,7 @@ fn reports_a_failed_and_a_successful_exec_as_done_and_as_libbpf_tools_saw_them()
     // the workload: when the workload's process existed before it
     // attached, it missed the workload's failed exec in 5 runs of 5 here.
     let reference = Tracer::spawn("stdbuf", &["-oL", "/usr/sbin/execsnoop", "-x"]);
-    reference
-        .wait_stdout(|l| l.contains("PCOMM"), WAIT)
-        .expect("libbpf-tools execsnoop printed its header");
+    reference.wait_reference_header("PCOMM");
     let w = Workload::start(&[
         "exec-self",
         &gone,

@@ -50,9 +50,7 @@ fn reports_each_exit_with_its_code_signal_parent_and_age() {
     require_root();
     let _g = serial();
     let reference = Tracer::spawn("stdbuf", &["-oL", "/usr/sbin/exitsnoop"]);
-    reference
-        .wait_stdout(|l| l.contains("PCOMM"), WAIT)
-        .expect("libbpf-tools exitsnoop printed its header");
+    reference.wait_reference_header("PCOMM");
     let (r, events) = trace_children("exsnoop-kids", &[]);
     assert!(events.iter().all(|e| e["event"] == "exit"), "{events:#?}");
     let children: Vec<&Value> = events.iter().filter(|e| e["ppid"] == r["pid"]).collect();

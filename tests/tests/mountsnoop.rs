@@ -72,8 +72,7 @@ fn run_workload(args: &[&str], comm: &str, reference: bool) -> (Value, Vec<Value
     let ours = Tracer::ours("mountsnoop", &all);
     let libbpf = reference.then(|| {
         let t = Tracer::spawn("stdbuf", &["-oL", "/usr/sbin/mountsnoop", "-p", &pid]);
-        t.wait_stdout(|l| l.contains("CALL"), WAIT)
-            .expect("libbpf-tools mountsnoop printed its header");
+        t.wait_reference_header("CALL");
         t
     });
     let report = w.go();

@@ -43,9 +43,7 @@ fn reports_marker_opens_as_the_workload_did_them_and_as_libbpf_tools_saw_them() 
     let ours = Tracer::ours("opensnoop", &["--json", "-p", &pid]);
     // Line-buffered: its header and rows reach the pipe as printed.
     let reference = Tracer::spawn("stdbuf", &["-oL", "/usr/sbin/opensnoop", "-p", &pid]);
-    reference
-        .wait_stdout(|l| l.contains("PATH"), WAIT)
-        .expect("libbpf-tools opensnoop printed its header");
+    reference.wait_reference_header("PATH");
     let report = w.go();
     let created = report["created"].as_str().unwrap().to_string();
     let missing = report["missing"].as_str().unwrap().to_string();

@@ -110,9 +110,7 @@ fn reports_sender_target_signal_and_result_as_libbpf_tools_saw_them() {
     let _g = serial();
     let target = Target::start();
     let reference = Tracer::spawn("stdbuf", &["-oL", "/usr/sbin/sigsnoop"]);
-    reference
-        .wait_stdout(|l| l.contains("TPID"), WAIT)
-        .expect("libbpf-tools sigsnoop printed its header");
+    reference.wait_reference_header("TPID");
     let tpid = target.pid.to_string();
     let (r, events) = send("sigsnoop-send", &tpid, "10,10,12", &[], 3);
     assert_eq!(r["errnos"], serde_json::json!([0, 0, 0]));
