@@ -4,6 +4,8 @@
 //! Each tool is a binary in `src/bin/` and so an object of its own; the maps
 //! and globals below exist in an object only when its programs use them.
 #![no_std]
+#![feature(core_intrinsics)]
+#![allow(internal_features)]
 
 use aya_ebpf::{
     EbpfContext,
@@ -20,6 +22,7 @@ use aya_ebpf::{
 use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAKEUP_INTERVAL_NS};
 
 pub mod block;
+pub mod histogram;
 pub mod irq_time;
 pub mod sched;
 pub mod syscall_latency;

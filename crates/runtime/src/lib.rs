@@ -12,6 +12,7 @@ pub mod filter;
 pub mod load;
 pub mod lost;
 pub mod privileges;
+pub mod sched;
 pub mod task;
 pub mod tracefs;
 

@@ -10,10 +10,6 @@
 #![no_main]
 // The BPF target has no atomic types with fetch_add; the intrinsic compiles
 // to BPF's atomic add.
-#![feature(core_intrinsics)]
-#![allow(internal_features)]
-
-use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::{
     bindings::{BPF_ANY, BPF_F_NO_PREALLOC, BPF_NOEXIST},
@@ -22,14 +18,12 @@ use aya_ebpf::{
     maps::{HashMap, LruHashMap, PerCpuArray},
     programs::TracePointContext,
 };
-use ebpftop_common::{
-    block::{
-        BiolatencyConfig, BlockLatency, HistKey, MAX_IN_FLIGHT, MAX_KEYS, RWBS_LEN, RequestKey,
-    },
-    loglinear,
+use ebpftop_common::block::{
+    BiolatencyConfig, BlockLatency, HistKey, MAX_IN_FLIGHT, MAX_KEYS, RWBS_LEN, RequestKey,
 };
 use ebpftop_ebpf::{
     block::{request_if_selected, rwbs},
+    histogram::{atomic_add, bucket_of},
     syscall_latency::shared_value_for,
 };
 
@@ -122,30 +116,14 @@ pub fn biolatency_complete(ctx: TracePointContext) -> u32 {
             }
         }
     };
-    let unit_ns = config!(unit_ns);
-    let value = if unit_ns > 1 { ns / unit_ns } else { ns };
-    let i = loglinear::bucket(value);
-    // The verifier cannot see the bucket's range through the bit tricks; a
-    // volatile copy keeps the check the compiler would drop.
-    // SAFETY: a read of a local.
-    let i = unsafe { core::ptr::read_volatile(&i) };
-    if i >= loglinear::BUCKETS {
+    let Some(i) = bucket_of(ns, config!(unit_ns)) else {
         return 0;
-    }
+    };
     // SAFETY: `v` is a value of our map; other CPUs update it too.
     unsafe {
-        add(&raw mut (*v).count, 1);
-        add(&raw mut (*v).total_ns, ns);
-        add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
+        atomic_add(&raw mut (*v).count, 1);
+        atomic_add(&raw mut (*v).total_ns, ns);
+        atomic_add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
     }
     0
-}
-
-/// `*counter += v`, atomically: other CPUs add to the same value.
-///
-/// # Safety
-/// `counter` must point into a map value.
-#[inline(always)]
-unsafe fn add(counter: *mut u64, v: u64) {
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, v) };
 }

@@ -12,10 +12,6 @@
 #![no_main]
 // The BPF target has no atomic types with fetch_add; the intrinsic compiles
 // to BPF's atomic add.
-#![feature(core_intrinsics)]
-#![allow(internal_features)]
-
-use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::{
     EbpfContext,
@@ -28,10 +24,12 @@ use aya_ebpf::{
 use ebpftop_common::{
     COMM_LEN,
     cpudist::{CpuTimeHist, CpudistConfig, CpudistKey, MAX_KEYS, MAX_THREADS, SliceStart},
-    loglinear,
 };
 use ebpftop_ebpf::{
-    current_comm, current_task_if_selected, syscall_latency::shared_value_for, task_tid,
+    current_comm, current_task_if_selected,
+    histogram::{atomic_add, bucket_of},
+    syscall_latency::shared_value_for,
+    task_tid,
 };
 
 #[unsafe(no_mangle)]
@@ -178,22 +176,15 @@ fn record(key: &CpudistKey, ns: u64, comm: Option<&[u8; COMM_LEN]>) {
             }
         }
     };
-    let unit_ns = config!(unit_ns);
-    let value = if unit_ns > 1 { ns / unit_ns } else { ns };
-    let i = loglinear::bucket(value);
-    // The verifier cannot see the bucket's range through the bit tricks; a
-    // volatile copy keeps the check the compiler would drop.
-    // SAFETY: a read of a local.
-    let i = unsafe { core::ptr::read_volatile(&i) };
-    if i >= loglinear::BUCKETS {
+    let Some(i) = bucket_of(ns, config!(unit_ns)) else {
         return;
-    }
+    };
     // SAFETY: `v` is a value of our map; other CPUs update it too, so the
     // counters are added atomically.
     unsafe {
-        add(&raw mut (*v).count, 1);
-        add(&raw mut (*v).total_ns, ns);
-        add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
+        atomic_add(&raw mut (*v).count, 1);
+        atomic_add(&raw mut (*v).total_ns, ns);
+        atomic_add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
         if key.id != 0 && (*v).comm[0] == 0 {
             match comm {
                 Some(c) => (*v).comm = *c,
@@ -203,13 +194,4 @@ fn record(key: &CpudistKey, ns: u64, comm: Option<&[u8; COMM_LEN]>) {
             }
         }
     }
-}
-
-/// `*counter += v`, atomically: other CPUs add to the same value.
-///
-/// # Safety
-/// `counter` must point into a map value.
-#[inline(always)]
-unsafe fn add(counter: *mut u64, v: u64) {
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, v) };
 }

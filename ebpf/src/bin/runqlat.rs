@@ -23,10 +23,6 @@
 #![no_main]
 // The BPF target has no atomic types with fetch_add; the intrinsic compiles
 // to BPF's atomic add.
-#![feature(core_intrinsics)]
-#![allow(internal_features)]
-
-use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::{
     EbpfContext,
@@ -37,7 +33,6 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use ebpftop_common::{
-    loglinear,
     runqlat::{
         MAX_KEYS, MAX_STOLEN, RunqKey, RunqLatency, RunqlatConfig, SLICES, SliceRing, StolenKey,
         WaitTotal,
@@ -45,6 +40,7 @@ use ebpftop_common::{
     sched::{MAX_QUEUED, TP_SWITCH_NEXT_PID, TP_SWITCH_PREV_STATE, TP_WAKEUP_PID},
 };
 use ebpftop_ebpf::{
+    histogram::{atomic_add, bucket_of},
     sched::{
         Direct, Probe, Queued, RAW_SWITCH_NEXT, RAW_SWITCH_PREV_STATE, TaskRead,
         classic_prev_runnable, current_ids, now, read_task_comm, switched_in,
@@ -188,16 +184,9 @@ fn switched<R: TaskRead>(ts: u64, prev_runnable: bool, next: u64, next_tid: u32)
 
 #[inline(always)]
 fn count<R: TaskRead>(next: u64, next_tid: u32, delta: u64) {
-    let unit_ns = config!(unit_ns);
-    let value = if unit_ns > 1 { delta / unit_ns } else { delta };
-    let i = loglinear::bucket(value);
-    // The verifier cannot see the bucket's range through the bit tricks;
-    // a volatile copy keeps the check the compiler would drop.
-    // SAFETY: a read of a local.
-    let i = unsafe { core::ptr::read_volatile(&i) };
-    if i >= loglinear::BUCKETS {
+    let Some(i) = bucket_of(delta, config!(unit_ns)) else {
         return;
-    }
+    };
     if let Some(h) = SYSTEM.get_ptr_mut(0) {
         // SAFETY: this CPU's slot; nothing else runs on it meanwhile.
         unsafe {
@@ -230,9 +219,9 @@ fn count<R: TaskRead>(next: u64, next_tid: u32, delta: u64) {
     };
     // SAFETY: `v` is a value of our map; other CPUs update it too.
     unsafe {
-        add(&raw mut (*v).count, 1);
-        add(&raw mut (*v).total_ns, delta);
-        add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
+        atomic_add(&raw mut (*v).count, 1);
+        atomic_add(&raw mut (*v).total_ns, delta);
+        atomic_add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
         if (key == RunqlatConfig::KEY_PID || key == RunqlatConfig::KEY_TID)
             && next != 0
             && (*v).comm[0] == 0
@@ -285,8 +274,8 @@ fn attribute(victim: u64, t0: u64, ts: u64, delta: u64) {
     if let Some(w) = shared_value_for(&WAITS, &victim, &WaitTotal::default()) {
         // SAFETY: a value of our map, shared by the CPUs.
         unsafe {
-            add(&raw mut (*w).wait_ns, delta);
-            add(&raw mut (*w).count, 1);
+            atomic_add(&raw mut (*w).wait_ns, delta);
+            atomic_add(&raw mut (*w).count, 1);
         }
     }
     let Some(ring) = RUN_SLICES.get_ptr(0) else {
@@ -306,16 +295,7 @@ fn attribute(victim: u64, t0: u64, ts: u64, delta: u64) {
         };
         if let Some(v) = shared_value_for(&STOLEN, &key, &0) {
             // SAFETY: a value of our map, shared by the CPUs.
-            unsafe { add(v, end - start) };
+            unsafe { atomic_add(v, end - start) };
         }
     }
-}
-
-/// `*counter += v`, atomically: other CPUs add to the same value.
-///
-/// # Safety
-/// `counter` must point into a map value.
-#[inline(always)]
-unsafe fn add(counter: *mut u64, v: u64) {
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, v) };
 }

@@ -10,10 +10,6 @@
 #![no_main]
 // The BPF target has no atomic types with fetch_add; the intrinsic compiles
 // to BPF's atomic add.
-#![feature(core_intrinsics)]
-#![allow(internal_features)]
-
-use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::{
     EbpfContext,
@@ -24,11 +20,12 @@ use aya_ebpf::{
     programs::{RawTracePointContext, TracePointContext},
 };
 use ebpftop_common::{
-    COMM_LEN, loglinear,
+    COMM_LEN,
     syslat::{MAX_KEYS, MAX_SELECTABLE, SyscallLatency, SyslatConfig, SyslatKey},
 };
 use ebpftop_ebpf::{
     current_task_if_selected,
+    histogram::{atomic_add, bucket_of},
     syscall_latency::{
         RAW_SYSCALL_ID, regs_syscall_nr, shared_value_for, syscall_entered, syscall_returned,
     },
@@ -142,35 +139,18 @@ fn returned(nr: u64) -> u32 {
             }
         }
     };
-    let unit_ns = config!(unit_ns);
-    let value = if unit_ns > 1 { ns / unit_ns } else { ns };
-    let i = loglinear::bucket(value);
-    // The compiler knows the bucket is in range and drops a plain check;
-    // the verifier cannot see it through the bit tricks. A volatile copy
-    // keeps the check.
-    // SAFETY: a read of a local.
-    let i = unsafe { core::ptr::read_volatile(&i) };
-    if i >= loglinear::BUCKETS {
+    let Some(i) = bucket_of(ns, config!(unit_ns)) else {
         return 0;
-    }
+    };
     // SAFETY: `v` is a value of our map; other CPUs update it too, so the
     // counters are added atomically.
     unsafe {
-        add(&raw mut (*v).count, 1);
-        add(&raw mut (*v).total_ns, ns);
-        add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
+        atomic_add(&raw mut (*v).count, 1);
+        atomic_add(&raw mut (*v).total_ns, ns);
+        atomic_add((&raw mut (*v).buckets).cast::<u64>().add(i), 1);
         if per_process && (*v).comm[0] == 0 {
             bpf_get_current_comm((*v).comm.as_mut_ptr().cast(), COMM_LEN as u32);
         }
     }
     0
-}
-
-/// `*counter += v`, atomically: other CPUs add to the same value.
-///
-/// # Safety
-/// `counter` must point into a map value.
-#[inline(always)]
-unsafe fn add(counter: *mut u64, v: u64) {
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, v) };
 }

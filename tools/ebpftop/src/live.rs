@@ -199,7 +199,8 @@ impl Live {
             preemptors: RunqlatConfig::GROUP_OFF,
         };
         let started = runqlat_half(config, needs_task(&config, false)).and_then(|(object, g)| {
-            let mut loaded = live.load(&object, None, g.to_globals())?;
+            let mut loaded =
+                live.load(&object, None, g.to_globals(runqlat::object::CONFIG_GLOBAL))?;
             let maps = RunqlatMaps::take(&mut loaded.ebpf)?;
             Ok((loaded, maps))
         });

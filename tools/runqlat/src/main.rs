@@ -15,8 +15,8 @@ use ebpftop_output::{
 use runqlat::{
     cli::Args,
     object::{
-        CgroupNames, Latencies, Nanos, RunqlatMaps, WaitTotalDelta, kernel_half, needs_task,
-        proc_comm,
+        CONFIG_GLOBAL, CgroupNames, Latencies, Nanos, RunqlatMaps, WaitTotalDelta, kernel_half,
+        needs_task, proc_comm,
     },
     preemptors::{Victim, rank},
 };
@@ -308,7 +308,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let spec = IntervalSpec {
         object: &object,
         filter,
-        globals: globals.to_globals(),
+        globals: globals.to_globals(CONFIG_GLOBAL),
         output: &args.output,
         columns: &[],
         run: &run,

@@ -2,6 +2,7 @@
 //! what it aggregated into plain Rust values: shared by the runqlat
 //! command and the dashboard.
 
+use anyhow::Context as _;
 use std::{
     collections::HashMap as StdHashMap,
     fs, io,
@@ -14,18 +15,9 @@ use aya::{
     maps::{HashMap, MapData, PerCpuArray},
 };
 use ebpftop_cli::Cumulative;
-use ebpftop_common::{
-    COMM_LEN, TaskOffsets,
-    runqlat::{RunqKey, RunqLatency, RunqlatConfig, StolenKey, WaitTotal},
-    sched::{
-        SchedOffsets, TP_SWITCH_NEXT_COMM, TP_SWITCH_NEXT_PID, TP_SWITCH_PREV_PID,
-        TP_SWITCH_PREV_STATE, TP_WAKEUP_PID,
-    },
-};
-use ebpftop_runtime::{
-    SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, filter::cgroup2_mount,
-    sched_offsets, task_offsets, tracefs,
-};
+use ebpftop_common::runqlat::{RunqKey, RunqLatency, RunqlatConfig, StolenKey, WaitTotal};
+use ebpftop_runtime::sched::{SchedGlobals, classic_layout_ok};
+use ebpftop_runtime::{ToolObject, embedded_object, filter::cgroup2_mount};
 
 // tp_btf first (no trace record is built, task fields are direct loads),
 // then raw tracepoints (task fields through a helper); the classic ones
@@ -41,23 +33,11 @@ pub fn object(raw_only: bool) -> ToolObject {
     }
 }
 
-/// The read-only globals of the kernel half; `to_globals` borrows them for
-/// `LoadOptions::globals` / `IntervalSpec::globals`.
-pub struct Globals {
-    pub config: RunqlatConfig,
-    pub task: TaskOffsets,
-    pub sched: SchedOffsets,
-}
+/// The name of the configuration global, for [`Globals::to_globals`].
+pub const CONFIG_GLOBAL: &str = "RUNQLAT";
 
-impl Globals {
-    pub fn to_globals(&self) -> Vec<(&'static str, aya::GlobalData<'_>)> {
-        vec![
-            ("RUNQLAT", (&self.config).into()),
-            (TASK_OFFSETS_GLOBAL, (&self.task).into()),
-            (SCHED_OFFSETS_GLOBAL, (&self.sched).into()),
-        ]
-    }
-}
+/// The read-only globals of the kernel half.
+pub type Globals = SchedGlobals<RunqlatConfig>;
 
 /// Whether `config` (or a filter on pid or cgroup, `filtered`) needs the
 /// woken and switched-in tasks' `task_struct`, which only raw tracepoints
@@ -76,52 +56,8 @@ pub fn kernel_half(
     config: RunqlatConfig,
     needs_task: bool,
 ) -> anyhow::Result<(ToolObject, Globals)> {
-    let offsets = task_offsets().and_then(|t| Ok((t, sched_offsets()?)));
-    let (task, sched) = match offsets {
-        Ok(o) => o,
-        Err(e) if needs_task => {
-            return Err(anyhow::Error::new(e).context("resolving task_struct offsets"));
-        }
-        Err(e) => {
-            log::info!("raw tracepoints cannot read tasks ({e}); classic tracepoints");
-            (TaskOffsets::UNSET, SchedOffsets::UNSET)
-        }
-    };
-    let raw_only = needs_task || !classic_layout_ok();
-    Ok((
-        object(raw_only),
-        Globals {
-            config,
-            task,
-            sched,
-        },
-    ))
-}
-
-/// The classic programs read records at fixed offsets: they are candidates
-/// only when the format files agree.
-pub fn classic_layout_ok() -> bool {
-    let checks = tracefs::check_fields(
-        "sched",
-        "sched_switch",
-        &[
-            ("prev_pid", TP_SWITCH_PREV_PID, 4),
-            ("prev_state", TP_SWITCH_PREV_STATE, 8),
-            ("next_comm", TP_SWITCH_NEXT_COMM, COMM_LEN),
-            ("next_pid", TP_SWITCH_NEXT_PID, 4),
-        ],
-    )
-    .and_then(|()| tracefs::check_fields("sched", "sched_wakeup", &[("pid", TP_WAKEUP_PID, 4)]))
-    .and_then(|()| {
-        tracefs::check_fields("sched", "sched_wakeup_new", &[("pid", TP_WAKEUP_PID, 4)])
-    });
-    match checks {
-        Ok(()) => true,
-        Err(e) => {
-            log::info!("classic sched tracepoints not usable: {e}");
-            false
-        }
-    }
+    let globals = Globals::resolve(config, needs_task).context("resolving task_struct offsets")?;
+    Ok((object(needs_task || !classic_layout_ok()), globals))
 }
 
 pub use ebpftop_cli::Latencies;
@@ -349,7 +285,8 @@ pub fn proc_comm(id: u32) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use ebpftop_runtime::{Hook, LoadOptions};
+    use ebpftop_common::{TaskOffsets, sched::SchedOffsets};
+    use ebpftop_runtime::{Hook, LoadOptions, sched_offsets, task_offsets};
 
     use super::*;
 
@@ -373,7 +310,7 @@ mod tests {
         let globals = Globals { config, ..globals };
         let mut loaded = object
             .load(LoadOptions {
-                globals: globals.to_globals(),
+                globals: globals.to_globals(CONFIG_GLOBAL),
                 ring_bytes: 4096,
                 ..LoadOptions::default()
             })

@@ -8,7 +8,7 @@ use ebpftop_common::runqslower::RunqslowerConfig;
 use ebpftop_output::{Column, Output};
 use runqslower::{
     cli::Args,
-    object::{kernel_half, to_record},
+    object::{CONFIG_GLOBAL, kernel_half, to_record},
 };
 
 const COLUMNS: &[Column] = &[
@@ -37,7 +37,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         output: args.output.options(),
         columns: if show_prev { COLUMNS_PREV } else { COLUMNS },
         run: &args.run,
-        globals: globals.to_globals(),
+        globals: globals.to_globals(CONFIG_GLOBAL),
     };
     trace(spec, |data, clock, out: &mut Output| {
         emit_decoded(out, to_record(data, clock, show_prev), data)

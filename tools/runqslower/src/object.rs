@@ -1,18 +1,10 @@
 //! What the kernel half attaches to, its globals, and its records decoded.
 
-use ebpftop_common::{
-    COMM_LEN, TaskOffsets,
-    runqslower::{RunqSlowEvent, RunqslowerConfig},
-    sched::{
-        SchedOffsets, TP_SWITCH_NEXT_COMM, TP_SWITCH_NEXT_PID, TP_SWITCH_PREV_PID,
-        TP_SWITCH_PREV_STATE, TP_WAKEUP_PID,
-    },
-};
+use anyhow::Context as _;
+use ebpftop_common::runqslower::{RunqSlowEvent, RunqslowerConfig};
 use ebpftop_output::{Comm, Common, Record, Row};
-use ebpftop_runtime::{
-    Clock, SCHED_OFFSETS_GLOBAL, TASK_OFFSETS_GLOBAL, ToolObject, embedded_object, read_record,
-    sched_offsets, task_offsets, tracefs,
-};
+use ebpftop_runtime::sched::{SchedGlobals, classic_layout_ok};
+use ebpftop_runtime::{Clock, ToolObject, embedded_object, read_record};
 use serde::Serialize;
 
 // tp_btf first (no trace record is built, task fields are direct loads),
@@ -28,22 +20,11 @@ pub fn object(raw_only: bool) -> ToolObject {
     }
 }
 
-/// The read-only globals of the kernel half.
-pub struct Globals {
-    pub config: RunqslowerConfig,
-    pub task: TaskOffsets,
-    pub sched: SchedOffsets,
-}
+/// The name of the configuration global, for [`Globals::to_globals`].
+pub const CONFIG_GLOBAL: &str = "RUNQSLOWER";
 
-impl Globals {
-    pub fn to_globals(&self) -> Vec<(&'static str, aya::GlobalData<'_>)> {
-        vec![
-            ("RUNQSLOWER", (&self.config).into()),
-            (TASK_OFFSETS_GLOBAL, (&self.task).into()),
-            (SCHED_OFFSETS_GLOBAL, (&self.sched).into()),
-        ]
-    }
-}
+/// The read-only globals of the kernel half.
+pub type Globals = SchedGlobals<RunqslowerConfig>;
 
 /// The object and its globals; `pid_filter` (which needs the woken task's
 /// process) keeps to raw tracepoints.
@@ -51,39 +32,8 @@ pub fn kernel_half(
     config: RunqslowerConfig,
     pid_filter: bool,
 ) -> anyhow::Result<(ToolObject, Globals)> {
-    let offsets = task_offsets().and_then(|t| Ok((t, sched_offsets()?)));
-    let (task, sched) = match offsets {
-        Ok(o) => o,
-        Err(e) if pid_filter => {
-            return Err(anyhow::Error::new(e).context("resolving task_struct offsets"));
-        }
-        Err(e) => {
-            log::info!("raw tracepoints cannot read tasks ({e}); classic tracepoints");
-            (TaskOffsets::UNSET, SchedOffsets::UNSET)
-        }
-    };
-    let classic = tracefs::check_fields(
-        "sched",
-        "sched_switch",
-        &[
-            ("prev_pid", TP_SWITCH_PREV_PID, 4),
-            ("prev_state", TP_SWITCH_PREV_STATE, 8),
-            ("next_comm", TP_SWITCH_NEXT_COMM, COMM_LEN),
-            ("next_pid", TP_SWITCH_NEXT_PID, 4),
-        ],
-    )
-    .and_then(|()| tracefs::check_fields("sched", "sched_wakeup", &[("pid", TP_WAKEUP_PID, 4)]));
-    if let Err(e) = &classic {
-        log::info!("classic sched tracepoints not usable: {e}");
-    }
-    Ok((
-        object(pid_filter || classic.is_err()),
-        Globals {
-            config,
-            task,
-            sched,
-        },
-    ))
+    let globals = Globals::resolve(config, pid_filter).context("resolving task_struct offsets")?;
+    Ok((object(pid_filter || !classic_layout_ok()), globals))
 }
 
 /// One slow wait.
