@@ -16,7 +16,7 @@ use aya_ebpf::{
         bpf_probe_read_user, bpf_probe_read_user_str,
     },
     macros::map,
-    maps::{HashMap, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
+    maps::{Array, HashMap, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
     programs::TracePointContext,
 };
 use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAKEUP_INTERVAL_NS};
@@ -124,6 +124,12 @@ static WAKEUP_BYTES: u64 = 1 << 20;
 #[map]
 static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
+/// Until when the reader is sure to drain the ring without a wake-up
+/// (`bpf_ktime_get_ns` time), written by the reader whenever it schedules
+/// a poll; 0 while it waits for one.
+#[map]
+static READER_POLL: Array<u64> = Array::with_max_entries(1, 0);
+
 /// Per-CPU counts of events that could not be delivered, indexed by
 /// `LostReason`. Per-CPU so counting never contends.
 #[map]
@@ -154,24 +160,47 @@ pub fn count_lost(reason: LostReason) {
 }
 
 /// Submits a record stamped `now_ns`, waking the reader only when it is
-/// due (see `WAKEUP_INTERVAL_NS`).
+/// due: once as the ring crosses a quarter full, and otherwise only if the
+/// reader has no poll scheduled and this CPU has not woken it for
+/// `WAKEUP_INTERVAL_NS`. A wake-up is an IPI, costly on a VM; while
+/// records keep coming the reader polls on its own and needs none.
 #[inline(always)]
 pub fn submit<T>(entry: RingBufEntry<T>, now_ns: u64) {
     // SAFETY: a plain static, set before load and never written here.
     let batch = unsafe { core::ptr::read_volatile(&raw const WAKEUP_BYTES) };
-    let mut flags = BPF_RB_NO_WAKEUP as u64;
-    if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= batch {
-        flags = BPF_RB_FORCE_WAKEUP as u64;
-    } else if let Some(last) = LAST_WAKEUP.get_ptr_mut(0) {
-        // SAFETY: a per-CPU slot, only this CPU touches it while we run.
-        unsafe {
-            if now_ns.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
-                *last = now_ns;
-                flags = BPF_RB_FORCE_WAKEUP as u64;
-            }
+    // This record with its 8-byte ring header, rounded up as the ring does.
+    let record = (size_of::<T>() as u64 + 8 + 7) & !7;
+    let avail = EVENTS.query(BPF_RB_AVAIL_DATA as u64);
+    let crossing = avail >= batch && avail < batch + record;
+    let flags = if crossing || (!reader_polls_after(now_ns) && wakeup_due(now_ns)) {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
+    entry.submit(flags as u64);
+}
+
+/// Whether the reader has promised to drain the ring after `now_ns`.
+#[inline(always)]
+fn reader_polls_after(now_ns: u64) -> bool {
+    READER_POLL.get(0).is_some_and(|&until| now_ns < until)
+}
+
+/// Whether this CPU last woke the reader `WAKEUP_INTERVAL_NS` ago or
+/// more; if so, it counts as waking it now.
+#[inline(always)]
+fn wakeup_due(now_ns: u64) -> bool {
+    let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else {
+        return true;
+    };
+    // SAFETY: a per-CPU slot, only this CPU touches it while we run.
+    unsafe {
+        if now_ns.wrapping_sub(*last) < WAKEUP_INTERVAL_NS {
+            return false;
         }
+        *last = now_ns;
     }
-    entry.submit(flags);
+    true
 }
 
 /// Applies the filter to the current task: the cheapest checks first, the

@@ -17,24 +17,31 @@ use ebpftop_common::{
 };
 
 use crate::{
-    EVENTS, count_lost, current_task, fill_header, kernel_read, submit, take_syscall, tp_u64,
+    EVENTS, count_lost, current_task, fill_header, kernel_read,
+    sched::{Probe, TaskRead},
+    submit, take_syscall, tp_u64,
 };
 
-/// The globals and the owner map the helpers below read. They live in the
-/// tool's binary, declared by [`tcp_globals!`]: statics here would be kept
-/// in every tool's object (exported symbols survive LTO), and each map in
-/// an object is created at load.
+/// The globals the helpers below read. They live in the tool's binary,
+/// declared by [`tcp_globals!`]: statics here would be kept in every
+/// tool's object (exported symbols survive LTO), and each map in an object
+/// is created at load.
 pub trait TcpGlobals {
     /// Offsets into socket structs, set by user space before load (`SOCK`).
     fn offsets() -> *const SockOffsets;
     /// The tool's port/family/threshold settings (`TCP_CONFIG`).
     fn config() -> *const TcpConfig;
+}
+
+/// A tool that remembers who owns each socket (`SOCK_OWNERS`).
+pub trait SockOwners: TcpGlobals {
     /// Who owns each socket we care about, stamped when it was learnt.
     fn owners() -> &'static HashMap<u64, EventHeader>;
 }
 
-/// Declares `SOCK`, `TCP_CONFIG` and `SOCK_OWNERS` in a TCP tool's binary,
-/// and `$name`, the [`TcpGlobals`] that the helpers take them through.
+/// Declares `SOCK` and `TCP_CONFIG` in a TCP tool's binary, and `$name`,
+/// the [`TcpGlobals`] that the helpers take them through. With `owners`,
+/// also `SOCK_OWNERS` and [`SockOwners`].
 #[macro_export]
 macro_rules! tcp_globals {
     ($name:ident) => {
@@ -42,9 +49,6 @@ macro_rules! tcp_globals {
         static SOCK: ebpftop_common::tcp::SockOffsets = ebpftop_common::tcp::SockOffsets::UNSET;
         #[unsafe(no_mangle)]
         static TCP_CONFIG: ebpftop_common::tcp::TcpConfig = ebpftop_common::tcp::TcpConfig::ANY;
-        #[aya_ebpf::macros::map]
-        static SOCK_OWNERS: aya_ebpf::maps::HashMap<u64, ebpftop_common::EventHeader> =
-            aya_ebpf::maps::HashMap::with_max_entries(16384, 0);
         struct $name;
         impl $crate::tcp::TcpGlobals for $name {
             #[inline(always)]
@@ -55,10 +59,57 @@ macro_rules! tcp_globals {
             fn config() -> *const ebpftop_common::tcp::TcpConfig {
                 &raw const TCP_CONFIG
             }
+        }
+    };
+    ($name:ident, owners) => {
+        $crate::tcp_globals!($name);
+        #[aya_ebpf::macros::map]
+        static SOCK_OWNERS: aya_ebpf::maps::HashMap<u64, ebpftop_common::EventHeader> =
+            aya_ebpf::maps::HashMap::with_max_entries(16384, 0);
+        impl $crate::tcp::SockOwners for $name {
             #[inline(always)]
             fn owners() -> &'static aya_ebpf::maps::HashMap<u64, ebpftop_common::EventHeader> {
                 &SOCK_OWNERS
             }
+        }
+    };
+}
+
+/// One call of `inet_sock_set_state(sk, oldstate, newstate)`: the
+/// arguments of its BTF or raw tracepoint. No trace record is built for
+/// these, which makes them much cheaper than `sock:inet_sock_set_state`.
+#[derive(Clone, Copy)]
+pub struct Change {
+    pub sk: u64,
+    pub oldstate: u32,
+    pub newstate: u32,
+}
+
+/// Defines the tp_btf program `$btf` and the raw tracepoint program `$raw`
+/// on `inet_sock_set_state`, both calling `$handler::<R>(Change)` with the
+/// [`TaskRead`] their socket pointer allows: direct loads under tp_btf,
+/// `bpf_probe_read_kernel` under a raw tracepoint.
+#[macro_export]
+macro_rules! state_change_programs {
+    ($btf:ident, $raw:ident, $handler:ident) => {
+        #[aya_ebpf::macros::btf_tracepoint(function = "inet_sock_set_state")]
+        pub fn $btf(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
+            $handler::<$crate::sched::Direct>($crate::tcp::Change {
+                sk: ctx.arg(0),
+                oldstate: ctx.arg::<u64>(1) as u32,
+                newstate: ctx.arg::<u64>(2) as u32,
+            });
+            0
+        }
+
+        #[aya_ebpf::macros::raw_tracepoint(tracepoint = "inet_sock_set_state")]
+        pub fn $raw(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
+            $handler::<$crate::sched::Probe>($crate::tcp::Change {
+                sk: ctx.arg(0),
+                oldstate: ctx.arg::<u64>(1) as u32,
+                newstate: ctx.arg::<u64>(2) as u32,
+            });
+            0
         }
     };
 }
@@ -204,44 +255,84 @@ pub fn report_failed<G: TcpGlobals>() -> bool {
     tcp_config!(G, report_failed) != 0
 }
 
+/// The current task's identity, stamped now.
+#[inline(always)]
+pub fn current_header(pid_tgid: u64) -> EventHeader {
+    let mut h = EventHeader::default();
+    fill_header(&mut h, pid_tgid);
+    h
+}
+
 /// Records the current task (which the caller has run through the filter)
 /// as the owner of `skaddr`.
 #[inline(always)]
-pub fn remember_owner<G: TcpGlobals>(skaddr: u64, pid_tgid: u64) {
-    let mut owner = EventHeader {
-        ts_ns: 0,
-        cgroup_id: 0,
-        pid: 0,
-        tid: 0,
-        uid: 0,
-        gid: 0,
-        comm: [0; 16],
-    };
-    fill_header(&mut owner, pid_tgid);
-    if G::owners().insert(skaddr, owner, 0).is_err() {
+pub fn remember_owner<G: SockOwners>(skaddr: u64, pid_tgid: u64) {
+    if G::owners().insert(skaddr, current_header(pid_tgid), 0).is_err() {
         count_lost(LostReason::InFlightFull);
     }
 }
 
 /// The owner of `skaddr`, if one was recorded.
 #[inline(always)]
-pub fn owner<G: TcpGlobals>(skaddr: u64) -> Option<EventHeader> {
+pub fn owner<G: SockOwners>(skaddr: u64) -> Option<EventHeader> {
     // SAFETY: copied out at once; entries are only replaced whole.
     unsafe { G::owners().get(skaddr) }.copied()
 }
 
 #[inline(always)]
-pub fn forget_owner<G: TcpGlobals>(skaddr: u64) {
+pub fn forget_owner<G: SockOwners>(skaddr: u64) {
     let _ = G::owners().remove(skaddr);
 }
 
 /// `sk->sk_err`: why a connection failed.
 #[inline(always)]
-pub fn sock_error<G: TcpGlobals>(sk: u64) -> i32 {
-    kernel_read(sk, sock_offset!(G, sk_err))
+pub fn sock_error<G: TcpGlobals, R: TaskRead>(sk: u64) -> i32 {
+    R::read(sk, sock_offset!(G, sk_err))
 }
 
-/// `(bytes_received, bytes_acked)` of a `tcp_sock`.
+/// Whether `sk` is a TCP socket (`inet_sock_set_state` also fires for
+/// other protocols).
+#[inline(always)]
+pub fn is_tcp<G: TcpGlobals, R: TaskRead>(sk: u64) -> bool {
+    R::read::<u16>(sk, sock_offset!(G, sk_protocol)) == IPPROTO_TCP
+}
+
+/// A socket's network namespace (`struct net` address) and local port:
+/// what a listener and the connections it accepts have in common. A map
+/// key, so no padding.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NetPort {
+    pub net: u64,
+    pub port: u64,
+}
+
+#[inline(always)]
+pub fn net_port<G: TcpGlobals, R: TaskRead>(sk: u64) -> NetPort {
+    NetPort {
+        net: R::read(sk, sock_offset!(G, skc_net)),
+        port: local_port::<G>(sk) as u64,
+    }
+}
+
+/// The local port of `sk`, host order, still there at the change to
+/// CLOSE (`skc_num` is not). `inet_sock` lies past `struct sock`, where a
+/// direct load through a `struct sock *` is refused: a probe read.
+#[inline(always)]
+pub fn local_port<G: TcpGlobals>(sk: u64) -> u16 {
+    u16::from_be(kernel_read(sk, sock_offset!(G, inet_sport)))
+}
+
+/// Whether the tool's configuration looks at endpoints at all: when it
+/// does not, they need not be read to apply it.
+#[inline(always)]
+pub fn config_has_endpoints<G: TcpGlobals>() -> bool {
+    tcp_config!(G, family) != 0 || tcp_config!(G, n_dports) != 0 || tcp_config!(G, n_lports) != 0
+}
+
+/// `(bytes_received, bytes_acked)` of a `tcp_sock`: past `struct sock`,
+/// where a direct load through a `struct sock *` is refused, so always a
+/// probe read.
 #[inline(always)]
 pub fn tcp_bytes<G: TcpGlobals>(sk: u64) -> (u64, u64) {
     (
@@ -284,27 +375,26 @@ pub fn current_fd_sock<G: TcpGlobals>(fd: u32) -> u64 {
 /// The endpoints of TCP socket `sk`, or `None` when it is not an IPv4 or
 /// IPv6 TCP socket.
 #[inline(always)]
-pub fn sock_endpoints<G: TcpGlobals>(sk: u64) -> Option<TcpEndpoints> {
-    let family: u16 = kernel_read(sk, sock_offset!(G, skc_family));
-    let protocol: u16 = kernel_read(sk, sock_offset!(G, sk_protocol));
-    if (family != AF_INET && family != AF_INET6) || protocol != IPPROTO_TCP {
+pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64) -> Option<TcpEndpoints> {
+    let family: u16 = R::read(sk, sock_offset!(G, skc_family));
+    if (family != AF_INET && family != AF_INET6) || !is_tcp::<G, R>(sk) {
         return None;
     }
-    let dport: u16 = kernel_read(sk, sock_offset!(G, skc_dport));
+    let dport: u16 = R::read(sk, sock_offset!(G, skc_dport));
     let mut ep = TcpEndpoints {
         family,
-        sport: kernel_read(sk, sock_offset!(G, skc_num)),
+        sport: local_port::<G>(sk),
         dport: u16::from_be(dport),
         ..TcpEndpoints::default()
     };
     if family == AF_INET {
-        let s: [u8; 4] = kernel_read(sk, sock_offset!(G, skc_rcv_saddr));
-        let d: [u8; 4] = kernel_read(sk, sock_offset!(G, skc_daddr));
+        let s: [u8; 4] = R::read(sk, sock_offset!(G, skc_rcv_saddr));
+        let d: [u8; 4] = R::read(sk, sock_offset!(G, skc_daddr));
         ep.saddr[..4].copy_from_slice(&s);
         ep.daddr[..4].copy_from_slice(&d);
     } else {
-        ep.saddr = kernel_read(sk, sock_offset!(G, skc_v6_rcv_saddr));
-        ep.daddr = kernel_read(sk, sock_offset!(G, skc_v6_daddr));
+        ep.saddr = R::read(sk, sock_offset!(G, skc_v6_rcv_saddr));
+        ep.daddr = R::read(sk, sock_offset!(G, skc_v6_daddr));
     }
     Some(ep)
 }
@@ -319,17 +409,8 @@ pub fn event_header(owner: Option<EventHeader>, now_ns: u64) -> EventHeader {
             h
         }
         None => {
-            let mut h = EventHeader {
-                ts_ns: 0,
-                cgroup_id: 0,
-                pid: 0,
-                tid: 0,
-                uid: 0,
-                gid: 0,
-                comm: [0; 16],
-            };
             // SAFETY: helper call without arguments.
-            fill_header(&mut h, unsafe { bpf_get_current_pid_tgid() });
+            let mut h = current_header(unsafe { bpf_get_current_pid_tgid() });
             h.ts_ns = now_ns;
             h
         }
@@ -368,6 +449,6 @@ pub fn accepted<G: TcpGlobals, F: crate::InFlightSyscalls>(
     if sk == 0 {
         return None;
     }
-    let ep = sock_endpoints::<G>(sk)?;
+    let ep = sock_endpoints::<G, Probe>(sk)?;
     Some((sk, ep, pid_tgid))
 }

@@ -78,11 +78,23 @@ impl Lines {
     }
 
     fn wait_for(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        self.wait_count(pred, 1, timeout)
+            .map(|mut v| v.swap_remove(0))
+    }
+
+    /// The first `n` lines that match, once there are that many.
+    fn wait_count(
+        &self,
+        pred: impl Fn(&str) -> bool,
+        n: usize,
+        timeout: Duration,
+    ) -> Option<Vec<String>> {
         let deadline = Instant::now() + timeout;
         let mut guard = self.lines.lock().unwrap();
         loop {
-            if let Some(l) = guard.0.iter().find(|l| pred(l)) {
-                return Some(l.clone());
+            let found: Vec<&String> = guard.0.iter().filter(|l| pred(l)).take(n).collect();
+            if found.len() == n {
+                return Some(found.into_iter().cloned().collect());
             }
             let now = Instant::now();
             if guard.1 || now >= deadline {
@@ -139,10 +151,16 @@ impl Finished {
 
 impl Tracer {
     pub fn spawn(program: impl Into<PathBuf>, args: &[&str]) -> Tracer {
+        Tracer::spawn_env(program, args, &[])
+    }
+
+    /// [`Tracer::spawn`] with extra environment variables.
+    pub fn spawn_env(program: impl Into<PathBuf>, args: &[&str], env: &[(&str, &str)]) -> Tracer {
         let program = program.into();
         let what = format!("{} {}", program.display(), args.join(" "));
         let mut child = Command::new(&program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -163,9 +181,14 @@ impl Tracer {
     /// Our tools, started with `--verbose`, say "tracing" on stderr once
     /// every program is attached.
     pub fn ours(tool: &str, args: &[&str]) -> Tracer {
+        Tracer::ours_env(tool, args, &[])
+    }
+
+    /// [`Tracer::ours`] with extra environment variables.
+    pub fn ours_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Tracer {
         let mut all = vec!["--verbose"];
         all.extend_from_slice(args);
-        let t = Tracer::spawn(bin(tool), &all);
+        let t = Tracer::spawn_env(bin(tool), &all, env);
         t.wait_stderr(|l| l.contains("tracing"), Duration::from_secs(20))
             .unwrap_or_else(|| panic!("{} never became ready: {:?}", t.what, t.stderr.snapshot()));
         t
@@ -177,6 +200,18 @@ impl Tracer {
 
     pub fn wait_stdout(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
         self.stdout.wait_for(pred, timeout)
+    }
+
+    /// Waits for `n` stdout lines matching `pred`; panics with what was
+    /// seen if they do not all come within `timeout`.
+    pub fn wait_stdout_count(&self, pred: impl Fn(&str) -> bool, n: usize, timeout: Duration) {
+        if self.stdout.wait_count(pred, n, timeout).is_none() {
+            panic!(
+                "{}: fewer than {n} matching lines in {timeout:?}: {:#?}",
+                self.what,
+                self.stdout.snapshot()
+            );
+        }
     }
 
     /// For a libbpf-tools reference: waits for its table header, then a

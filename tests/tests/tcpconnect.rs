@@ -12,20 +12,43 @@ fn connects(events: &[Value]) -> Vec<&Value> {
     events.iter().filter(|e| e["event"] == "connect").collect()
 }
 
+/// Both attach paths: tp_btf, and the raw tracepoint kernels without BTF
+/// tracepoints fall back to (taken here by skipping tp_btf).
+const PATHS: [(&[(&str, &str)], &str); 2] = [
+    (&[], "tp_btf inet_sock_set_state"),
+    (
+        &[("EBPFTOP_SKIP_ATTACH", "tp_btf")],
+        "raw_tracepoint inet_sock_set_state",
+    ),
+];
+
 #[test]
 fn reports_successful_connects_over_ipv4_and_ipv6() {
     require_root();
     let _g = serial();
-    for (addr, ip) in [("127.0.0.1", 4), ("::1", 6)] {
+    for (env, path) in PATHS {
+        for (addr, ip) in [("127.0.0.1", 4), ("::1", 6)] {
+            connect_once(addr, ip, env, path);
+        }
+    }
+}
+
+fn connect_once(addr: &str, ip: u64, env: &[(&str, &str)], path: &str) {
+    {
         let w = Workload::start(&["tcp-pair", addr, "0", "0", "--comm", "tcpc-pair"]);
         let pid = w.pid();
-        let ours = Tracer::ours("tcpconnect", &["--json", "-p", &pid.to_string()]);
+        let ours = Tracer::ours_env("tcpconnect", &["--json", "-p", &pid.to_string()], env);
         let report = w.go();
         let port = report["port"].as_u64().unwrap();
         ours.wait_stdout(|l| l.contains(&format!("\"dport\":{port}")), WAIT)
             .unwrap_or_else(|| panic!("no connect to {addr} port {port}"));
         let fin = ours.stop();
         assert!(fin.status.success(), "{:?}", fin.stderr);
+        assert!(
+            fin.stderr.iter().any(|l| l.contains(path)),
+            "attached through {path}? {:?}",
+            fin.stderr
+        );
         let events = fin.json();
         let c = connects(&events);
         // The accepted end is passive: only the client's connect shows.
@@ -189,4 +212,36 @@ fn bad_input_is_one_line_and_a_failure() {
         assert!(err.starts_with("tcpconnect: "), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
+}
+
+/// Records come without a wake-up per record while they stream (the reader
+/// promises the kernel to poll); when the stream stops the promise is
+/// withdrawn, so a lone connect just after a burst still wakes the reader
+/// at once rather than waiting for its next tick (a second). The gap after
+/// each burst differs, to land in the window between the reader's last
+/// poll and the end of its promise.
+#[test]
+fn a_lone_connect_after_a_burst_arrives_at_once() {
+    require_root();
+    let _g = serial();
+    let ours = Tracer::ours("tcpconnect", &["--json"]);
+    for gap_ms in (0..=30).step_by(2) {
+        let comm = format!("tcpc-lone-{gap_ms}");
+        let lone = Workload::start(&["connect-loop", "1", "--comm", &comm]);
+        let burst = Workload::start(&["connect-loop", "300", "--comm", "tcpc-burst"]);
+        burst.go();
+        std::thread::sleep(Duration::from_millis(gap_ms));
+        lone.go();
+        let done = std::time::Instant::now();
+        let quoted = format!("\"{comm}\"");
+        ours.wait_stdout(|l| l.contains(&quoted), WAIT)
+            .unwrap_or_else(|| panic!("no connect from {comm}"));
+        let late = done.elapsed();
+        assert!(
+            late < Duration::from_millis(250),
+            "{gap_ms} ms after a burst, a connect reached us {late:?} after it was made"
+        );
+    }
+    let fin = ours.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
 }

@@ -16,11 +16,29 @@ fn about(v: &Value, want: u64) -> bool {
     v.abs_diff(want) * 100 <= want
 }
 
+/// Both attach paths: tp_btf, and the raw tracepoint kernels without BTF
+/// tracepoints fall back to (taken here by skipping tp_btf).
+const PATHS: [(&[(&str, &str)], &str); 2] = [
+    (&[], "tp_btf inet_sock_set_state"),
+    (
+        &[("EBPFTOP_SKIP_ATTACH", "tp_btf")],
+        "raw_tracepoint inet_sock_set_state",
+    ),
+];
+
 #[test]
 fn reports_both_ends_with_bytes_each_way() {
     require_root();
     let _g = serial();
-    for addr in ["127.0.0.1", "::1"] {
+    for (env, path) in PATHS {
+        for addr in ["127.0.0.1", "::1"] {
+            both_ends(addr, env, path);
+        }
+    }
+}
+
+fn both_ends(addr: &str, env: &[(&str, &str)], path: &str) {
+    {
         let w = Workload::start(&[
             "tcp-pair",
             addr,
@@ -30,7 +48,7 @@ fn reports_both_ends_with_bytes_each_way() {
             "tcplife-pair",
         ]);
         let pid = w.pid();
-        let ours = Tracer::ours("tcplife", &["--json", "-p", &pid.to_string()]);
+        let ours = Tracer::ours_env("tcplife", &["--json", "-p", &pid.to_string()], env);
         let report = w.go();
         let port = report["port"].as_u64().unwrap();
         let client_port = report["client_port"].as_u64().unwrap();
@@ -41,6 +59,11 @@ fn reports_both_ends_with_bytes_each_way() {
         }
         let fin = ours.stop();
         assert!(fin.status.success(), "{:?}", fin.stderr);
+        assert!(
+            fin.stderr.iter().any(|l| l.contains(path)),
+            "attached through {path}? {:?}",
+            fin.stderr
+        );
         let events = fin.json();
         let lives: Vec<&Value> = events.iter().filter(|e| e["event"] == "tcplife").collect();
         assert_eq!(lives.len(), 2, "{events:#?}");
@@ -92,4 +115,48 @@ fn local_port_filter() {
     assert_eq!(lives[0]["dport"], report["client_port"]);
     // Accepted by this test, which is its owner.
     assert_eq!(lives[0]["pid"], std::process::id());
+}
+
+/// Connections reset by their peer: the accepted end goes to CLOSE in
+/// softirq, with no close() of its own to learn its owner from. It is
+/// owned by its listener's owner, learnt at listen().
+#[test]
+fn accepted_end_reset_by_its_peer_is_the_listeners() {
+    require_root();
+    let _g = serial();
+    const PAIRS: usize = 20;
+    let w = Workload::start(&["connect-loop", &PAIRS.to_string(), "--comm", "tcplife-rst"]);
+    let pid = w.pid();
+    let ours = Tracer::ours("tcplife", &["--json", "-c", "tcplife-rst"]);
+    w.go();
+    ours.wait_stdout_count(|l| l.contains("tcplife-rst"), 2 * PAIRS, WAIT);
+    std::thread::sleep(Duration::from_millis(300));
+    let fin = ours.stop();
+    let events = fin.json();
+    let lives: Vec<&Value> = events.iter().filter(|e| e["event"] == "tcplife").collect();
+    assert_eq!(lives.len(), 2 * PAIRS, "{events:#?}");
+    for e in &lives {
+        assert_eq!(e["pid"], pid, "{e}");
+        assert_eq!(e["comm"], "tcplife-rst", "{e}");
+    }
+    // One listener: the server ends share its port, each facing one client.
+    let in_all = |port: &Value| {
+        lives
+            .iter()
+            .all(|e| e["sport"] == *port || e["dport"] == *port)
+    };
+    let listen_port = [&lives[0]["sport"], &lives[0]["dport"]]
+        .into_iter()
+        .find(|p| in_all(p))
+        .unwrap_or_else(|| panic!("no port common to every connection: {lives:#?}"))
+        .clone();
+    let (servers, clients): (Vec<&&Value>, Vec<&&Value>) =
+        lives.iter().partition(|e| e["sport"] == listen_port);
+    assert_eq!(clients.len(), PAIRS, "{lives:#?}");
+    assert_eq!(servers.len(), PAIRS, "{lives:#?}");
+    for c in &clients {
+        assert_eq!(c["dport"], listen_port, "{c}");
+        let twins = servers.iter().filter(|s| s["dport"] == c["sport"]).count();
+        assert_eq!(twins, 1, "server end of {c}");
+    }
 }

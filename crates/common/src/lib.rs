@@ -28,21 +28,28 @@ pub mod tcp;
 /// Length of `task_struct.comm`, including its NUL.
 pub const COMM_LEN: usize = 16;
 
-/// Ring buffer wake-ups: a record wakes the reader when its CPU has not
-/// woken it for this long (or when the ring is a quarter full); otherwise
-/// it is left for the reader, which polls again within
-/// [`READER_POLL_NS`] of every wake-up while records keep coming. On a VM
-/// a wake-up per record costs several microseconds (an IPI); this keeps
-/// sparse events immediate and batches dense ones.
+/// Ring buffer wake-ups: a record wakes the reader when the reader has no
+/// poll scheduled and the record's CPU has not woken it for this long (or
+/// when the ring crosses a quarter full); otherwise it is left for the
+/// reader, which polls again within [`READER_POLL_NS`] of every wake-up or
+/// poll that found records, and says until when (`READER_POLL`, see
+/// [`READER_PROMISE_NS`]). On a VM a wake-up costs several microseconds
+/// (an IPI); this keeps sparse events immediate and dense ones free of
+/// wake-ups.
 pub const WAKEUP_INTERVAL_NS: u64 = 10_000_000;
 /// How soon after a wake-up (or a poll that found records) the reader looks
 /// again: the kernel's interval plus a margin for the time between a
 /// record's timestamp and its commit.
 pub const READER_POLL_NS: u64 = WAKEUP_INTERVAL_NS + 2_000_000;
+/// How long after scheduling a poll the reader promises the kernel it will
+/// have drained the ring: the poll's delay plus room for the reader to be
+/// late (epoll rounds to milliseconds; the reader may wait for a CPU).
+/// Records before the promise runs out need no wake-up.
+pub const READER_PROMISE_NS: u64 = READER_POLL_NS + 8_000_000;
 
 /// Every record a kernel program emits starts with this header.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct EventHeader {
     /// `bpf_ktime_get_ns()` at the event (CLOCK_MONOTONIC).
     pub ts_ns: u64,

@@ -129,8 +129,11 @@ pub struct SockOffsets {
     pub sk_protocol: u32,
     /// `sock.__sk_common.skc_family` (u16).
     pub skc_family: u32,
-    /// `skc_num` (u16, host order): the local port.
+    /// `skc_num` (u16, host order): the local port, zeroed when the
+    /// socket leaves its port, before the change to CLOSE is traced.
     pub skc_num: u32,
+    /// `inet_sock.inet_sport` (__be16): the local port, kept to the end.
+    pub inet_sport: u32,
     /// `skc_dport` (__be16): the remote port.
     pub skc_dport: u32,
     /// `skc_rcv_saddr` and `skc_daddr` (__be32).
@@ -139,6 +142,8 @@ pub struct SockOffsets {
     /// `skc_v6_rcv_saddr` and `skc_v6_daddr` (struct in6_addr).
     pub skc_v6_rcv_saddr: u32,
     pub skc_v6_daddr: u32,
+    /// `skc_net` (a `struct net *`): which network namespace.
+    pub skc_net: u32,
     /// `tcp_sock.bytes_received` and `tcp_sock.bytes_acked` (u64).
     pub bytes_received: u32,
     pub bytes_acked: u32,
@@ -158,11 +163,13 @@ impl SockOffsets {
         sk_protocol: 0,
         skc_family: 0,
         skc_num: 0,
+        inet_sport: 0,
         skc_dport: 0,
         skc_rcv_saddr: 0,
         skc_daddr: 0,
         skc_v6_rcv_saddr: 0,
         skc_v6_daddr: 0,
+        skc_net: 0,
         bytes_received: 0,
         bytes_acked: 0,
         task_files: 0,

@@ -197,7 +197,36 @@ fn missing_hook_error(hook: &Hook, report: &AttachReport) -> Error {
     ))
 }
 
+/// Attach kinds the user asked to skip: `EBPFTOP_SKIP_ATTACH=tp_btf,fentry`
+/// takes the fallback paths on a kernel that has the preferred ones (to
+/// compare them, or to work around a kernel bug in one).
+pub const SKIP_ATTACH_ENV: &str = "EBPFTOP_SKIP_ATTACH";
+
+impl AttachPoint {
+    /// The kind's name, as `--verbose` and `EBPFTOP_SKIP_ATTACH` spell it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Tracepoint { .. } => "tracepoint",
+            Self::RawTracepoint { .. } => "raw_tracepoint",
+            Self::BtfTracepoint { .. } => "tp_btf",
+            Self::Kprobe { .. } => "kprobe",
+            Self::Kretprobe { .. } => "kretprobe",
+            Self::FEntry { .. } => "fentry",
+            Self::FExit { .. } => "fexit",
+            Self::UProbe { .. } => "uprobe",
+            Self::URetProbe { .. } => "uretprobe",
+        }
+    }
+}
+
+fn skipped(kind: &str) -> bool {
+    std::env::var(SKIP_ATTACH_ENV).is_ok_and(|v| v.split(',').any(|k| k.trim() == kind))
+}
+
 fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
+    if skipped(c.at.kind()) {
+        return Err(format!("skipped ({SKIP_ATTACH_ENV})"));
+    }
     let features = KernelFeatures::get();
     // Checks that need no program load come first, so a kernel without
     // kprobes costs a stat, not a failed load.

@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aya::maps::{MapData, RingBuf};
+use aya::maps::{Array, MapData, RingBuf};
 
 use crate::Error;
 
@@ -54,10 +54,46 @@ const MAX_BATCH: usize = 4096;
 
 const POLL_AGAIN: Duration = Duration::from_nanos(ebpftop_common::READER_POLL_NS);
 
+/// A tool's ring buffer (`EVENTS`) and the slot where the reader promises
+/// the kernel when it will next drain it (`READER_POLL`).
+pub struct Ring {
+    events: RingBuf<MapData>,
+    promise: Option<Array<MapData, u64>>,
+}
+
+impl Ring {
+    pub fn new(events: RingBuf<MapData>, promise: Option<Array<MapData, u64>>) -> Self {
+        Ring { events, promise }
+    }
+
+    /// Tells the kernel the ring will be drained before `until_ns`
+    /// (CLOCK_MONOTONIC, `bpf_ktime_get_ns`'s clock); 0 withdraws the
+    /// promise. A failed write costs only wake-ups, never records.
+    fn promise(&mut self, until_ns: u64) {
+        if let Some(p) = &mut self.promise
+            && let Err(e) = p.set(0, until_ns, 0)
+        {
+            log::debug!("READER_POLL: {e}");
+            self.promise = None;
+        }
+    }
+}
+
 pub struct EventLoop {
     epoll: OwnedFd,
     signals: OwnedFd,
-    rings: Vec<RingBuf<MapData>>,
+    rings: Vec<Ring>,
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn cvt(rc: libc::c_int, what: &str) -> Result<libc::c_int, Error> {
@@ -137,17 +173,17 @@ impl EventLoop {
     }
 
     /// The tool's one ring buffer.
-    pub fn set_ring(&mut self, ring: RingBuf<MapData>) -> Result<(), Error> {
+    pub fn set_ring(&mut self, ring: Ring) -> Result<(), Error> {
         self.add_ring(ring).map(|_| ())
     }
 
     /// One more ring buffer; returns its index for
     /// [`Consumer::record_from`].
-    pub fn add_ring(&mut self, ring: RingBuf<MapData>) -> Result<usize, Error> {
+    pub fn add_ring(&mut self, ring: Ring) -> Result<usize, Error> {
         let index = self.rings.len();
         epoll_add(
             self.epoll.as_raw_fd(),
-            ring.as_raw_fd(),
+            ring.events.as_raw_fd(),
             libc::EPOLLIN as u32,
             TOKEN_RING + index as u64,
         )
@@ -242,7 +278,24 @@ impl EventLoop {
                 // A wake-up always re-arms the poll: the records that
                 // follow it within the interval do not wake us.
                 let woken = n > 0 && events[..n as usize].iter().any(|e| { e.u64 } >= TOKEN_RING);
-                poll_at = (woken || delivered > 0).then(|| Instant::now() + POLL_AGAIN);
+                poll_at = if woken || delivered > 0 {
+                    self.promise(monotonic_ns() + ebpftop_common::READER_PROMISE_NS);
+                    Some(Instant::now() + POLL_AGAIN)
+                } else if poll_at.is_some() {
+                    // Going idle: withdraw the promise, then look once
+                    // more for records submitted while it still stood.
+                    self.promise(0);
+                    match self.drain(consumer, MAX_BATCH)? {
+                        Ok(0) => None,
+                        Ok(_) => {
+                            self.promise(monotonic_ns() + ebpftop_common::READER_PROMISE_NS);
+                            Some(Instant::now() + POLL_AGAIN)
+                        }
+                        Err(s) => return Ok(s),
+                    }
+                } else {
+                    None
+                };
             }
             if input_ready && stop.is_none() {
                 match consumer.input() {
@@ -277,6 +330,12 @@ impl EventLoop {
         }
     }
 
+    fn promise(&mut self, until_ns: u64) {
+        for ring in &mut self.rings {
+            ring.promise(until_ns);
+        }
+    }
+
     /// Delivers up to `max` records (from the rings in turn), then flushes: how many, or `Err` with
     /// the reason to stop when the output is gone.
     fn drain(
@@ -287,7 +346,9 @@ impl EventLoop {
         let mut n = 0;
         for (index, ring) in self.rings.iter_mut().enumerate() {
             while n < max {
-                let Some(item) = ring.next() else { break };
+                let Some(item) = ring.events.next() else {
+                    break;
+                };
                 if let Err(e) = consumer.record_from(index, &item) {
                     return io_stop(e).map(Err);
                 }

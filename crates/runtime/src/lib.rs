@@ -18,7 +18,7 @@ pub mod tracefs;
 
 pub use attach::{AttachPoint, Candidate, Hook, KernelFeatures};
 pub use clock::Clock;
-pub use event_loop::{Consumer, EventLoop, Stop};
+pub use event_loop::{Consumer, EventLoop, Ring, Stop};
 pub use filter::FilterSpec;
 pub use load::{LoadOptions, Loaded, ToolObject};
 pub use lost::LostCounter;

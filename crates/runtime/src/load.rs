@@ -3,12 +3,12 @@
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf},
 };
 use ebpftop_common::Filter;
 
 use crate::{
-    Error, LostCounter,
+    Error, LostCounter, Ring,
     attach::{AttachReport, Hook, OwnedLink, attach_hooks},
     privileges, tracefs,
 };
@@ -47,7 +47,7 @@ pub struct Loaded {
     links: Vec<OwnedLink>,
     pub ebpf: Ebpf,
     pub attached: Vec<AttachReport>,
-    pub ring: Option<RingBuf<aya::maps::MapData>>,
+    pub ring: Option<Ring>,
     pub lost: Option<LostCounter>,
 }
 
@@ -91,7 +91,17 @@ impl ToolObject {
         let mut links = Vec::new();
         let attached = attach_hooks(&mut ebpf, self.hooks, &mut links)?;
         let ring = match ebpf.take_map("EVENTS") {
-            Some(m) => Some(RingBuf::try_from(m).map_err(|e| Error::Map(format!("EVENTS: {e}")))?),
+            Some(m) => {
+                let events =
+                    RingBuf::try_from(m).map_err(|e| Error::Map(format!("EVENTS: {e}")))?;
+                let promise = match ebpf.take_map("READER_POLL") {
+                    Some(m) => Some(
+                        Array::try_from(m).map_err(|e| Error::Map(format!("READER_POLL: {e}")))?,
+                    ),
+                    None => None,
+                };
+                Some(Ring::new(events, promise))
+            }
             None => None,
         };
         let lost = match ebpf.take_map("LOST") {

@@ -97,11 +97,13 @@ pub fn sock_offsets() -> Result<SockOffsets, Error> {
         sk_protocol: field("sock", "sk_protocol", 2)?,
         skc_family: common("skc_family", 2)?,
         skc_num: common("skc_num", 2)?,
+        inet_sport: field("inet_sock", "inet_sport", 2)?,
         skc_dport: common("skc_dport", 2)?,
         skc_rcv_saddr: common("skc_rcv_saddr", 4)?,
         skc_daddr: common("skc_daddr", 4)?,
         skc_v6_rcv_saddr: common("skc_v6_rcv_saddr", 16)?,
         skc_v6_daddr: common("skc_v6_daddr", 16)?,
+        skc_net: common("skc_net", 8)?,
         bytes_received: field("tcp_sock", "bytes_received", 8)?,
         bytes_acked: field("tcp_sock", "bytes_acked", 8)?,
         task_files: field("task_struct", "files", 8)?,
@@ -188,6 +190,33 @@ macro_rules! sock_state_hook {
                     name: "inet_sock_set_state",
                 },
             }],
+            required: true,
+        }
+    };
+}
+
+/// The `inet_sock_set_state` hook of the programs `$prefix` + `_btf` and
+/// `_raw` (`ebpftop_ebpf::state_change_programs!`): its BTF tracepoint
+/// first, its raw tracepoint where the kernel cannot attach that.
+#[macro_export]
+macro_rules! state_change_hook {
+    ($prefix:literal) => {
+        $crate::__private::Hook {
+            name: "TCP state changes",
+            candidates: &[
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_btf"),
+                    at: $crate::__private::AttachPoint::BtfTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_raw"),
+                    at: $crate::__private::AttachPoint::RawTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+            ],
             required: true,
         }
     };

@@ -1,75 +1,92 @@
-//! tcpconnect and tcpconnlat, kernel half: `sock:inet_sock_set_state`.
+//! tcpconnect and tcpconnlat, kernel half: `inet_sock_set_state`, through
+//! its BTF tracepoint where the kernel has one, else its raw tracepoint.
 //!
 //! CLOSE -> SYN_SENT runs inside connect(), in the caller's context: the
 //! filter runs there and the caller is remembered by socket address. The
 //! handshake's end (SYN_SENT -> ESTABLISHED, or -> CLOSE when refused or
 //! timed out) usually runs in softirq: it is reported under that caller,
 //! with `sk_err` saying why a connect failed (set before the kernel moves
-//! the socket to CLOSE) and the time since SYN_SENT as latency.
+//! the socket to CLOSE) and the time since SYN_SENT as latency. Every other
+//! change returns after two compares.
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{
-    helpers::generated::bpf_ktime_get_ns, macros::tracepoint, programs::TracePointContext,
-};
-use ebpftop_common::tcp::{IPPROTO_TCP, TcpEvent, state};
+use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
+use ebpftop_common::tcp::{TcpEvent, state};
 use ebpftop_ebpf::{
     current_task_if_selected,
+    sched::TaskRead,
     tcp::{
-        config_selects, emit, event_header, forget_owner, min_span_ns, owner, remember_owner,
-        report_failed, sock_error, sock_state,
+        Change, config_has_endpoints, config_selects, emit, event_header, forget_owner, is_tcp,
+        min_span_ns, owner, remember_owner, report_failed, sock_endpoints, sock_error,
     },
 };
 
-ebpftop_ebpf::tcp_globals!(Tcp);
+ebpftop_ebpf::tcp_globals!(Tcp, owners);
 
-#[tracepoint]
-pub fn tcpconnect_state(ctx: TracePointContext) -> u32 {
-    let s = sock_state(&ctx);
-    if s.protocol != IPPROTO_TCP || s.oldstate != state::SYN_SENT && s.newstate != state::SYN_SENT {
-        return 0;
+ebpftop_ebpf::state_change_programs!(tcpconnect_state_btf, tcpconnect_state_raw, on_change);
+
+#[inline(always)]
+fn on_change<R: TaskRead>(c: Change) {
+    if c.oldstate == state::CLOSE && c.newstate == state::SYN_SENT {
+        connecting::<R>(c.sk);
+    } else if c.oldstate == state::SYN_SENT {
+        handshake_done::<R>(c);
     }
-    if s.oldstate == state::CLOSE {
-        // The source port may not be chosen yet; family and destination are.
-        if config_selects::<Tcp>(&s.ep)
-            && let Some(pid_tgid) = current_task_if_selected()
-        {
-            remember_owner::<Tcp>(s.skaddr, pid_tgid);
+}
+
+/// Inside connect(): remember the caller if the filter selects it. The
+/// source port may not be chosen yet; family and destination are.
+#[inline(always)]
+fn connecting<R: TaskRead>(sk: u64) {
+    if !is_tcp::<Tcp, R>(sk) {
+        return;
+    }
+    if config_has_endpoints::<Tcp>() {
+        match sock_endpoints::<Tcp, R>(sk) {
+            Some(ep) if config_selects::<Tcp>(&ep) => {}
+            _ => return,
         }
-        return 0;
     }
-    if s.oldstate != state::SYN_SENT {
-        return 0;
+    if let Some(pid_tgid) = current_task_if_selected() {
+        remember_owner::<Tcp>(sk, pid_tgid);
     }
-    let Some(who) = owner::<Tcp>(s.skaddr) else {
-        return 0;
+}
+
+#[inline(always)]
+fn handshake_done<R: TaskRead>(c: Change) {
+    // Only sockets remembered at SYN_SENT (TCP, selected) have an owner.
+    let Some(who) = owner::<Tcp>(c.sk) else {
+        return;
     };
-    forget_owner::<Tcp>(s.skaddr);
-    let connected = s.newstate == state::ESTABLISHED;
+    forget_owner::<Tcp>(c.sk);
+    let connected = c.newstate == state::ESTABLISHED;
     if !connected && !report_failed::<Tcp>() {
-        return 0;
+        return;
     }
     // SAFETY: helper call without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
     let span_ns = now.wrapping_sub(who.ts_ns);
     if span_ns < min_span_ns::<Tcp>() {
-        return 0;
+        return;
     }
+    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk) else {
+        return;
+    };
     emit(&TcpEvent {
         header: event_header(Some(who), now),
-        ep: s.ep,
-        skaddr: s.skaddr,
+        ep,
+        skaddr: c.sk,
         span_ns,
         rx_bytes: 0,
         tx_bytes: 0,
-        oldstate: s.oldstate,
-        newstate: s.newstate,
+        oldstate: c.oldstate,
+        newstate: c.newstate,
         error: if connected {
             0
         } else {
-            sock_error::<Tcp>(s.skaddr)
+            sock_error::<Tcp, R>(c.sk)
         },
         _pad: 0,
     });
-    0
 }

@@ -22,7 +22,7 @@ use ebpftop_ebpf::{
 
 ebpftop_ebpf::in_flight_syscalls!(InFlight);
 
-ebpftop_ebpf::tcp_globals!(Tcp);
+ebpftop_ebpf::tcp_globals!(Tcp, owners);
 
 #[tracepoint]
 pub fn tcpretrans_skb(ctx: TracePointContext) -> u32 {

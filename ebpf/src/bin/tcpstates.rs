@@ -28,7 +28,7 @@ use ebpftop_ebpf::{
 
 ebpftop_ebpf::in_flight_syscalls!(InFlight);
 
-ebpftop_ebpf::tcp_globals!(Tcp);
+ebpftop_ebpf::tcp_globals!(Tcp, owners);
 
 /// When each socket entered its current state, by socket address.
 #[map]

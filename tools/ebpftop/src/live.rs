@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, fs, io};
 
-use aya::maps::{HashMap as BpfHashMap, MapData, RingBuf};
+use aya::maps::{HashMap as BpfHashMap, MapData};
 use ebpftop_cli::{Deltas, Latencies, Stamp, syscalls};
 use ebpftop_common::{
     Filter,
@@ -53,7 +53,7 @@ const EXEC_BYTES: u32 = 512;
 
 pub struct Live {
     clock: Clock,
-    rings: Vec<(Ring, RingBuf<MapData>)>,
+    rings: Vec<(Ring, ebpftop_runtime::Ring)>,
     /// What ring `i` carries, once the rings are handed to the event loop.
     ring_kinds: Vec<Ring>,
     /// Kept loaded and attached for as long as the dashboard runs.
@@ -254,7 +254,7 @@ impl Live {
 
     /// The ring buffers, for the event loop, in the order `record` numbers
     /// them.
-    pub fn take_rings(&mut self) -> Vec<RingBuf<MapData>> {
+    pub fn take_rings(&mut self) -> Vec<ebpftop_runtime::Ring> {
         let (kinds, rings): (Vec<Ring>, Vec<_>) = self.rings.drain(..).unzip();
         self.ring_kinds = kinds;
         rings

@@ -5,9 +5,9 @@
 pub mod cli;
 
 use ebpftop_runtime::{Hook, ToolObject, embedded_object};
-use ebpftop_tcp::sock_state_hook;
+use ebpftop_tcp::state_change_hook;
 
-static HOOKS: &[Hook] = &[sock_state_hook!("tcpconnect_state")];
+static HOOKS: &[Hook] = &[state_change_hook!("tcpconnect_state")];
 
 pub static OBJECT: ToolObject = ToolObject {
     tool: "tcpconnect",

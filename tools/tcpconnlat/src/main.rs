@@ -9,11 +9,11 @@ use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
 use ebpftop_tcp::{
     EachEvent, Ports,
     connect::{COLUMNS_LATENCY, ConnectRecord},
-    sock_state_hook, trace_tcp,
+    state_change_hook, trace_tcp,
 };
 use tcpconnlat::cli::Args;
 
-static HOOKS: &[Hook] = &[sock_state_hook!("tcpconnect_state")];
+static HOOKS: &[Hook] = &[state_change_hook!("tcpconnect_state")];
 
 /// The same programs as tcpconnect: only their configuration differs.
 static OBJECT: ToolObject = ToolObject {

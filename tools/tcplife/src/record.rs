@@ -4,13 +4,10 @@
 use ebpftop_common::tcp::TcpEvent;
 use ebpftop_output::{Common, Record, Row};
 use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
-use ebpftop_tcp::{Endpoints, accept_hooks, common, sock_state_hook};
+use ebpftop_tcp::{Endpoints, common, state_change_hook};
 use serde::Serialize;
 
-static HOOKS: &[Hook] = &{
-    let [a, b, c, d] = accept_hooks!("tcplife_accept_enter", "tcplife_accept_exit");
-    [sock_state_hook!("tcplife_state"), a, b, c, d]
-};
+static HOOKS: &[Hook] = &[state_change_hook!("tcplife_state")];
 
 pub static OBJECT: ToolObject = ToolObject {
     tool: "tcplife",
