@@ -267,7 +267,10 @@ pub fn current_header(pid_tgid: u64) -> EventHeader {
 /// as the owner of `skaddr`.
 #[inline(always)]
 pub fn remember_owner<G: SockOwners>(skaddr: u64, pid_tgid: u64) {
-    if G::owners().insert(skaddr, current_header(pid_tgid), 0).is_err() {
+    if G::owners()
+        .insert(skaddr, current_header(pid_tgid), 0)
+        .is_err()
+    {
         count_lost(LostReason::InFlightFull);
     }
 }
