@@ -160,19 +160,24 @@ pub fn count_lost(reason: LostReason) {
 }
 
 /// Submits a record stamped `now_ns`, waking the reader only when it is
-/// due: once as the ring crosses a quarter full, and otherwise only if the
-/// reader has no poll scheduled and this CPU has not woken it for
-/// `WAKEUP_INTERVAL_NS`. A wake-up is an IPI, costly on a VM; while
-/// records keep coming the reader polls on its own and needs none.
+/// due. While the reader has a poll scheduled (it says so in
+/// `READER_POLL`) records need no wake-up: a wake-up is an IPI, costly on
+/// a VM. Otherwise a CPU wakes it at most every `WAKEUP_INTERVAL_NS`; and
+/// once the ring is a quarter full, whatever the reader promised, every
+/// `FILLING_WAKEUP_NS`, so a burst cannot fill it.
 #[inline(always)]
 pub fn submit<T>(entry: RingBufEntry<T>, now_ns: u64) {
     // SAFETY: a plain static, set before load and never written here.
     let batch = unsafe { core::ptr::read_volatile(&raw const WAKEUP_BYTES) };
-    // This record with its 8-byte ring header, rounded up as the ring does.
-    let record = (size_of::<T>() as u64 + 8 + 7) & !7;
-    let avail = EVENTS.query(BPF_RB_AVAIL_DATA as u64);
-    let crossing = avail >= batch && avail < batch + record;
-    let flags = if crossing || (!reader_polls_after(now_ns) && wakeup_due(now_ns)) {
+    let interval = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= batch {
+        FILLING_WAKEUP_NS
+    } else if reader_polls_after(now_ns) {
+        entry.submit(BPF_RB_NO_WAKEUP as u64);
+        return;
+    } else {
+        WAKEUP_INTERVAL_NS
+    };
+    let flags = if wakeup_due(now_ns, interval) {
         BPF_RB_FORCE_WAKEUP
     } else {
         BPF_RB_NO_WAKEUP
@@ -180,22 +185,26 @@ pub fn submit<T>(entry: RingBufEntry<T>, now_ns: u64) {
     entry.submit(flags as u64);
 }
 
+/// How often a CPU may wake the reader while the ring is over a quarter
+/// full.
+const FILLING_WAKEUP_NS: u64 = 1_000_000;
+
 /// Whether the reader has promised to drain the ring after `now_ns`.
 #[inline(always)]
 fn reader_polls_after(now_ns: u64) -> bool {
     READER_POLL.get(0).is_some_and(|&until| now_ns < until)
 }
 
-/// Whether this CPU last woke the reader `WAKEUP_INTERVAL_NS` ago or
-/// more; if so, it counts as waking it now.
+/// Whether this CPU last woke the reader `interval_ns` ago or more; if so,
+/// it counts as waking it now.
 #[inline(always)]
-fn wakeup_due(now_ns: u64) -> bool {
+fn wakeup_due(now_ns: u64, interval_ns: u64) -> bool {
     let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else {
         return true;
     };
     // SAFETY: a per-CPU slot, only this CPU touches it while we run.
     unsafe {
-        if now_ns.wrapping_sub(*last) < WAKEUP_INTERVAL_NS {
+        if now_ns.wrapping_sub(*last) < interval_ns {
             return false;
         }
         *last = now_ns;

@@ -18,7 +18,7 @@ const OUR_PROGRAMS: &[&str] = &[
     "openat_exit",
     "execve_enter",
     "tcpconnect_stat",
-    "tcplife_state",
+    "tcplife_state_b",
 ];
 
 /// A tmux session of its own, killed on drop.

@@ -205,10 +205,63 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         report.add("lost reported", 1, (c.lost + l.lost) as f64);
         let silent = (n + 2 * n) as f64 - (c.counted + c.lost + l.counted + l.lost) as f64;
         report.add(SILENT, 1, silent);
+        eprintln!(
+            "bench: round {round}/{}: traced, BPF run times on",
+            args.rounds
+        );
+        let bpf_ns = tcp_programs_ns(&release, &json, &workload, &pairs, ours)? / n as f64;
+        report.add("ns in our BPF programs per pair", 1, bpf_ns);
+        report.add("  as % of the untraced pair", 1, bpf_ns / base * 100.0);
     }
     report.print();
+    println!(
+        "The BPF program times come from a third run with the kernel's run-time statistics \
+         on (two clock reads per program run, included)."
+    );
     println!("libbpf-tools' tcpconnect and tcplife need kprobes: not run.");
     Ok(())
+}
+
+/// Runs the workload under tcpconnect and tcplife with the kernel's BPF
+/// run-time statistics on: the nanoseconds their state-change programs
+/// spent over the run.
+fn tcp_programs_ns(
+    release: &Path,
+    json: &[&str],
+    workload: &Path,
+    pairs: &[&str],
+    ours: LineTest,
+) -> Result<f64> {
+    let connect = Tracer::spawn(
+        &release.join("tcpconnect"),
+        json,
+        Out::Pipe,
+        None,
+        Some(ours),
+    )?;
+    let life = Tracer::spawn(&release.join("tcplife"), json, Out::Pipe, None, Some(ours))?;
+    connect.wait_attached()?;
+    life.wait_attached()?;
+    let mut stats = ebpftop::bpf::BpfStats::default();
+    stats.want(true).map_err(|e| anyhow!(e))?;
+    // Program names are cut to 15 characters by the kernel.
+    let total = |stats: &ebpftop::bpf::BpfStats| -> u64 {
+        stats
+            .read()
+            .iter()
+            .filter(|p| {
+                p.name.starts_with("tcpconnect_stat") || p.name.starts_with("tcplife_state")
+            })
+            .filter_map(|p| p.run_time_ns)
+            .sum()
+    };
+    let before = total(&stats);
+    time_workload(workload, pairs)?;
+    let spent = total(&stats) - before;
+    stats.want(false).map_err(|e| anyhow!(e))?;
+    connect.stop()?;
+    life.stop()?;
+    Ok(spent as f64)
 }
 
 /// Aggregating tools (nothing per event reaches user space): the cost a

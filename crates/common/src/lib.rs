@@ -30,10 +30,10 @@ pub const COMM_LEN: usize = 16;
 
 /// Ring buffer wake-ups: a record wakes the reader when the reader has no
 /// poll scheduled and the record's CPU has not woken it for this long (or
-/// when the ring crosses a quarter full); otherwise it is left for the
-/// reader, which polls again within [`READER_POLL_NS`] of every wake-up or
-/// poll that found records, and says until when (`READER_POLL`, see
-/// [`READER_PROMISE_NS`]). On a VM a wake-up costs several microseconds
+/// every millisecond while the ring is over a quarter full); otherwise it
+/// is left for the reader, which polls again within [`READER_POLL_NS`] of
+/// every wake-up or poll that found records, and says until when
+/// (`READER_POLL`, see [`READER_PROMISE_NS`]). On a VM a wake-up costs several microseconds
 /// (an IPI); this keeps sparse events immediate and dense ones free of
 /// wake-ups.
 pub const WAKEUP_INTERVAL_NS: u64 = 10_000_000;

@@ -279,18 +279,14 @@ impl EventLoop {
                 // follow it within the interval do not wake us.
                 let woken = n > 0 && events[..n as usize].iter().any(|e| { e.u64 } >= TOKEN_RING);
                 poll_at = if woken || delivered > 0 {
-                    self.promise(monotonic_ns() + ebpftop_common::READER_PROMISE_NS);
-                    Some(Instant::now() + POLL_AGAIN)
+                    Some(self.poll_again(delivered))
                 } else if poll_at.is_some() {
                     // Going idle: withdraw the promise, then look once
                     // more for records submitted while it still stood.
                     self.promise(0);
                     match self.drain(consumer, MAX_BATCH)? {
                         Ok(0) => None,
-                        Ok(_) => {
-                            self.promise(monotonic_ns() + ebpftop_common::READER_PROMISE_NS);
-                            Some(Instant::now() + POLL_AGAIN)
-                        }
+                        Ok(delivered) => Some(self.poll_again(delivered)),
                         Err(s) => return Ok(s),
                     }
                 } else {
@@ -334,6 +330,19 @@ impl EventLoop {
         for ring in &mut self.rings {
             ring.promise(until_ns);
         }
+    }
+
+    /// After a poll that delivered `delivered` records: when to poll next,
+    /// promised to the kernel. A full batch may have left records behind,
+    /// which no wake-up will announce: then at once.
+    fn poll_again(&mut self, delivered: usize) -> Instant {
+        self.promise(monotonic_ns() + ebpftop_common::READER_PROMISE_NS);
+        let again = if delivered >= MAX_BATCH {
+            Duration::ZERO
+        } else {
+            POLL_AGAIN
+        };
+        Instant::now() + again
     }
 
     /// Delivers up to `max` records (from the rings in turn), then flushes: how many, or `Err` with

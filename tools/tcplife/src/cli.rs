@@ -11,10 +11,14 @@ Examples:
   tcplife -L 80 -D 5432      local port 80 or remote port 5432 (both must match)
   tcplife --json | jq 'select(.rx_bytes > 1000000)'
 
-A connection is reported when it closes, under the process that called
-connect() or accept() on it (for one accepted before tcplife started, the
-task running at the close). Connections opened before tcplife started are
-not reported: their lifespan is unknown.
+A connection is reported when it closes, under its owner: for one it
+opened, the process that called connect(); for one it accepted, the
+process that closed it with a FIN (close() or shutdown()), else the
+process that called listen() on its listener, else (a listener older than
+tcplife, and a connection reset by its peer) the task running at the
+close, as bcc reports it. No syscall is traced, so tcplife costs the rest
+of the system nothing. Connections opened before tcplife started are not
+reported: their lifespan is unknown.
 
 JSON fields (--json), one object per line: event (\"tcplife\" or
 \"lost\"), ts_ns, pid, tid, comm, uid, cgroup_id, then ip (4 or 6), saddr,
