@@ -4,6 +4,7 @@
 use std::io::{self, BufWriter, Stdout, Write};
 
 use crate::{
+    histogram::{LatencySummary, Log2Hist, Unit},
     record::{Lost, Record, Tagged},
     table::{Column, Row, header_line},
 };
@@ -144,6 +145,18 @@ impl<W: Write> Output<W> {
     /// Text as it is: histograms, blank lines between intervals.
     pub fn text(&mut self, s: &str) -> io::Result<()> {
         self.w.write_all(s.as_bytes())
+    }
+
+    /// A histogram as bcc prints it, then its summary line and a blank
+    /// line: one entry of an interval report.
+    pub fn histogram(
+        &mut self,
+        hist: &Log2Hist,
+        summary: &LatencySummary,
+        unit: Unit,
+    ) -> io::Result<()> {
+        hist.print(&mut self.w, unit.label())?;
+        writeln!(self.w, "{}\n", summary.line(unit))
     }
 
     /// `[HH:MM:SS]` (local time) on a line of its own, as bcc's interval

@@ -85,10 +85,7 @@ impl IntervalTool for Biolatency {
             if !heading.is_empty() {
                 out.text(&format!("{}\n", heading.join(", ")))?;
             }
-            let mut hist = Vec::new();
-            log2.print(&mut hist, label)?;
-            out.text(&String::from_utf8_lossy(&hist))?;
-            out.text(&format!("{}\n\n", summary.line(self.unit)))?;
+            out.histogram(&log2, &summary, self.unit)?;
         }
         Ok(())
     }

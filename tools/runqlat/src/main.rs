@@ -259,10 +259,7 @@ impl Runqlat {
             };
         }
         out.text(&text)?;
-        let mut hist = Vec::new();
-        log2.print(&mut hist, label)?;
-        out.text(&String::from_utf8_lossy(&hist))?;
-        out.text(&format!("{}\n\n", summary.line(self.unit)))
+        out.histogram(&log2, &summary, self.unit)
     }
 }
 

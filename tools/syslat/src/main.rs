@@ -78,10 +78,7 @@ impl IntervalTool for Syslat {
                 let _ = writeln!(text, "syscall = {name}");
             }
             out.text(&text)?;
-            let mut hist = Vec::new();
-            log2.print(&mut hist, label)?;
-            out.text(&String::from_utf8_lossy(&hist))?;
-            out.text(&format!("{}\n\n", summary.line(self.unit)))?;
+            out.histogram(&log2, &summary, self.unit)?;
         }
         Ok(())
     }
