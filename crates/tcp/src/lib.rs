@@ -85,10 +85,8 @@ pub fn config(family: u16, dports: &[u16], lports: &[u16]) -> TcpConfig {
     c
 }
 
-/// Resolves [`SockOffsets`] from the running kernel's BTF, and checks that
-/// `sock:inet_sock_set_state` is laid out as the kernel half reads it.
+/// Resolves [`SockOffsets`] from the running kernel's BTF.
 pub fn sock_offsets() -> Result<SockOffsets, Error> {
-    check_sock_state_layout()?;
     let btf = kernel_btf()?;
     let field = |ty: &str, path: &str, size: u32| field_offset(btf, ty, path, size);
     let common = |name: &str, size: u32| field("sock", &format!("__sk_common.{name}"), size);
@@ -143,7 +141,9 @@ const RETRANSMIT_FIELDS: &[(&str, usize, usize)] = &[
     ("daddr_v6", 58, 16),
 ];
 
-fn check_sock_state_layout() -> Result<(), Error> {
+/// Checks that `sock:inet_sock_set_state` is laid out as the tools that
+/// read its record (tcpstates, tcpretrans) read it.
+pub fn check_sock_state_layout() -> Result<(), Error> {
     check_layout("sock", "inet_sock_set_state", SOCK_STATE_FIELDS)
 }
 

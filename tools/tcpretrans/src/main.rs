@@ -8,8 +8,8 @@ use ebpftop_common::tcp::state;
 use ebpftop_output::{Column, Common, Output, Record, Row};
 use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
 use ebpftop_tcp::{
-    Endpoints, HostPort, Ports, accept_hooks, check_retransmit_layout, common, read_event,
-    sock_state_hook, trace_tcp,
+    Endpoints, HostPort, Ports, accept_hooks, check_retransmit_layout, check_sock_state_layout,
+    common, read_event, sock_state_hook, trace_tcp,
 };
 use serde::Serialize;
 use tcpretrans::cli::Args;
@@ -152,6 +152,7 @@ impl RecordHandler for Retransmits {
 
 fn run(args: Args) -> anyhow::Result<()> {
     check_retransmit_layout()?;
+    check_sock_state_layout()?;
     let config = ebpftop_tcp::config(
         args.family.family(),
         Ports::of(&args.dports),

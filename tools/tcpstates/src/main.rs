@@ -6,7 +6,10 @@ use ebpftop_cli::run_main;
 use ebpftop_common::tcp::{TcpEvent, state};
 use ebpftop_output::{Column, Common, Record, Row};
 use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
-use ebpftop_tcp::{EachEvent, Endpoints, Ports, accept_hooks, common, sock_state_hook, trace_tcp};
+use ebpftop_tcp::{
+    EachEvent, Endpoints, Ports, accept_hooks, check_sock_state_layout, common, sock_state_hook,
+    trace_tcp,
+};
 use serde::{Serialize, Serializer};
 use tcpstates::cli::Args;
 
@@ -76,6 +79,7 @@ impl Record for StateRecord {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    check_sock_state_layout()?;
     let config = ebpftop_tcp::config(
         args.family.family(),
         Ports::of(&args.dports),
