@@ -25,6 +25,7 @@ pub mod block;
 pub mod histogram;
 pub mod irq_time;
 pub mod sched;
+pub mod slots;
 pub mod syscall_latency;
 pub mod tcp;
 
@@ -120,9 +121,25 @@ pub fn task_group_leader(task: u64) -> u64 {
 #[unsafe(no_mangle)]
 static WAKEUP_BYTES: u64 = 1 << 20;
 
-/// When this CPU last woke the reader (`bpf_ktime_get_ns`).
+/// How many bytes a CPU submits between two looks at the ring's fill (a
+/// helper call, which costs as much as the rest of a submit). User space
+/// sets it so that all CPUs together add at most half of `WAKEUP_BYTES`
+/// between looks.
+#[unsafe(no_mangle)]
+static FILL_CHECK_BYTES: u64 = 1 << 12;
+
+/// A CPU's wake-up bookkeeping.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Wakeups {
+    /// When this CPU last woke the reader (`bpf_ktime_get_ns`).
+    last_ns: u64,
+    /// Bytes submitted since this CPU last looked at the ring's fill.
+    unchecked: u64,
+}
+
 #[map]
-static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+static WAKEUPS: PerCpuArray<Wakeups> = PerCpuArray::with_max_entries(1, 0);
 
 /// Until when the reader is sure to drain the ring without a wake-up
 /// (`bpf_ktime_get_ns` time), written by the reader whenever it schedules
@@ -143,6 +160,12 @@ macro_rules! filter_field {
         // SAFETY: FILTER is a plain static, never written by programs.
         unsafe { core::ptr::read_volatile(&raw const FILTER.$field) }
     };
+}
+
+/// Where FILTER is, a pointer the verifier knows, for [`tcp::pointer_key`].
+#[inline(always)]
+pub fn filter_address() -> u64 {
+    &raw const FILTER as u64
 }
 
 #[inline(always)]
@@ -167,22 +190,50 @@ pub fn count_lost(reason: LostReason) {
 /// `FILLING_WAKEUP_NS`, so a burst cannot fill it.
 #[inline(always)]
 pub fn submit<T>(entry: RingBufEntry<T>, now_ns: u64) {
-    // SAFETY: a plain static, set before load and never written here.
-    let batch = unsafe { core::ptr::read_volatile(&raw const WAKEUP_BYTES) };
-    let interval = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= batch {
+    entry.submit(wakeup_flags(size_of::<T>() as u64, now_ns));
+}
+
+/// The wake-up flag for a record of `bytes` stamped `now_ns` (see
+/// [`submit`]).
+#[inline(always)]
+fn wakeup_flags(bytes: u64, now_ns: u64) -> u64 {
+    let Some(cpu) = WAKEUPS.get_ptr_mut(0) else {
+        return BPF_RB_FORCE_WAKEUP as u64;
+    };
+    // SAFETY: a per-CPU slot, only this CPU touches it while we run.
+    let cpu = unsafe { &mut *cpu };
+    let interval = if filling(cpu, bytes) {
         FILLING_WAKEUP_NS
     } else if reader_polls_after(now_ns) {
-        entry.submit(BPF_RB_NO_WAKEUP as u64);
-        return;
+        return BPF_RB_NO_WAKEUP as u64;
     } else {
         WAKEUP_INTERVAL_NS
     };
-    let flags = if wakeup_due(now_ns, interval) {
-        BPF_RB_FORCE_WAKEUP
+    if now_ns.wrapping_sub(cpu.last_ns) >= interval {
+        cpu.last_ns = now_ns;
+        BPF_RB_FORCE_WAKEUP as u64
     } else {
-        BPF_RB_NO_WAKEUP
+        BPF_RB_NO_WAKEUP as u64
+    }
+}
+
+/// Whether the ring is a quarter full, looked at once every
+/// `FILL_CHECK_BYTES` this CPU submits (`bytes` now).
+#[inline(always)]
+fn filling(cpu: &mut Wakeups, bytes: u64) -> bool {
+    // SAFETY: plain statics, set before load and never written here.
+    let (batch, every) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const WAKEUP_BYTES),
+            core::ptr::read_volatile(&raw const FILL_CHECK_BYTES),
+        )
     };
-    entry.submit(flags as u64);
+    cpu.unchecked += bytes;
+    if cpu.unchecked < every {
+        return false;
+    }
+    cpu.unchecked = 0;
+    EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= batch
 }
 
 /// How often a CPU may wake the reader while the ring is over a quarter
@@ -195,50 +246,64 @@ fn reader_polls_after(now_ns: u64) -> bool {
     READER_POLL.get(0).is_some_and(|&until| now_ns < until)
 }
 
-/// Whether this CPU last woke the reader `interval_ns` ago or more; if so,
-/// it counts as waking it now.
+/// Whether the filter selects a task with these ids: the cheapest checks
+/// first. Each field is asked for only when its filter is on.
 #[inline(always)]
-fn wakeup_due(now_ns: u64, interval_ns: u64) -> bool {
-    let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else {
-        return true;
-    };
-    // SAFETY: a per-CPU slot, only this CPU touches it while we run.
-    unsafe {
-        if now_ns.wrapping_sub(*last) < interval_ns {
-            return false;
-        }
-        *last = now_ns;
-    }
-    true
+pub fn filter_passes(
+    pid_tgid: u64,
+    uid: impl FnOnce() -> u32,
+    cgroup_id: impl FnOnce() -> u64,
+    comm: impl FnOnce() -> [u8; COMM_LEN],
+) -> bool {
+    let flags = filter_field!(flags);
+    !(flags & Filter::PID != 0 && (pid_tgid >> 32) as u32 != filter_field!(pid)
+        || flags & Filter::TID != 0 && pid_tgid as u32 != filter_field!(tid)
+        || flags & Filter::UID != 0 && uid() != filter_field!(uid)
+        || flags & Filter::CGROUP != 0 && cgroup_id() != filter_field!(cgroup_id)
+        || flags & Filter::COMM != 0 && comm() != filter_field!(comm))
 }
 
-/// Applies the filter to the current task: the cheapest checks first, the
-/// comm (a helper call and a copy) last. Returns the task's pid_tgid, or
-/// `None` for "not ours, stop here".
+/// Applies the filter to the current task, the comm (a helper call and a
+/// copy) last. Returns the task's pid_tgid, or `None` for "not ours, stop
+/// here".
 #[inline(always)]
 pub fn current_task_if_selected() -> Option<u64> {
-    let flags = filter_field!(flags);
-    // SAFETY (all helper calls here): no arguments, or a stack buffer.
+    // SAFETY (all helper calls here): no arguments.
     let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
-    if flags & Filter::PID != 0 && (pid_tgid >> 32) as u32 != filter_field!(pid) {
+    filter_passes(
+        pid_tgid,
+        || unsafe { bpf_get_current_uid_gid() } as u32,
+        || unsafe { bpf_get_current_cgroup_id() },
+        current_comm,
+    )
+    .then_some(pid_tgid)
+}
+
+/// The current task's header, stamped now, if the filter selects it: the
+/// filter's checks on the fields the header needs anyway, each read once.
+#[inline(always)]
+pub fn current_header_if_selected() -> Option<EventHeader> {
+    // SAFETY (all helper calls here): no arguments.
+    let (pid_tgid, uid_gid, cgroup_id) = unsafe {
+        (
+            bpf_get_current_pid_tgid(),
+            bpf_get_current_uid_gid(),
+            bpf_get_current_cgroup_id(),
+        )
+    };
+    let comm = current_comm();
+    if !filter_passes(pid_tgid, || uid_gid as u32, || cgroup_id, || comm) {
         return None;
     }
-    if flags & Filter::TID != 0 && pid_tgid as u32 != filter_field!(tid) {
-        return None;
-    }
-    if flags & Filter::UID != 0 && unsafe { bpf_get_current_uid_gid() } as u32 != filter_field!(uid)
-    {
-        return None;
-    }
-    if flags & Filter::CGROUP != 0
-        && unsafe { bpf_get_current_cgroup_id() } != filter_field!(cgroup_id)
-    {
-        return None;
-    }
-    if flags & Filter::COMM != 0 && current_comm() != filter_field!(comm) {
-        return None;
-    }
-    Some(pid_tgid)
+    Some(EventHeader {
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        cgroup_id,
+        pid: (pid_tgid >> 32) as u32,
+        tid: pid_tgid as u32,
+        uid: uid_gid as u32,
+        gid: (uid_gid >> 32) as u32,
+        comm,
+    })
 }
 
 #[inline(always)]

@@ -11,18 +11,46 @@
 //! `bpf_probe_read_kernel` where it does not (raw tracepoints).
 
 use aya_ebpf::{
-    helpers::generated::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    helpers::generated::{
+        bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
+        bpf_probe_read_kernel, bpf_skc_to_tcp_sock,
+    },
     maps::HashMap,
 };
-use ebpftop_common::{COMM_LEN, Filter, LostReason, sched::SchedOffsets};
+use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, sched::SchedOffsets};
 
 use crate::{FILTER, TASK, count_lost, current_task_if_selected, kernel_read};
+
+macro_rules! sched_offset {
+    ($field:ident) => {
+        // SAFETY: a plain static, set before load and never written here.
+        unsafe { core::ptr::read_volatile(&raw const SCHED.$field) }
+    };
+}
+
+macro_rules! filter {
+    ($field:ident) => {
+        // SAFETY: a plain static, set before load and never written here.
+        unsafe { core::ptr::read_volatile(&raw const FILTER.$field) }
+    };
+}
 
 /// How a program reads kernel memory through a task pointer.
 pub trait TaskRead {
     /// A `T` at `offset` bytes into kernel object `base`; zero when the
     /// read faults or `base` is null.
     fn read<T: Copy + Default>(base: u64, offset: u32) -> T;
+
+    /// The current task's header, stamped now, if the filter selects it.
+    fn current_if_selected() -> Option<EventHeader>;
+
+    /// `sk` as a base for reads past `struct sock` (`inet_sock`,
+    /// `tcp_sock` fields), or 0 when it is not a full TCP socket.
+    fn tcp_sock(sk: u64) -> u64;
+
+    /// A number that stands for kernel pointer `p`, unique as `p` is: to
+    /// key maps with.
+    fn key(p: u64) -> u64;
 }
 
 /// `bpf_probe_read_kernel`: for pointers the verifier sees as numbers
@@ -33,6 +61,25 @@ impl TaskRead for Probe {
     #[inline(always)]
     fn read<T: Copy + Default>(base: u64, offset: u32) -> T {
         kernel_read(base, offset)
+    }
+
+    /// Through helpers, one per field: reading `current` with probe reads
+    /// would cost one call per field as well.
+    #[inline(always)]
+    fn current_if_selected() -> Option<EventHeader> {
+        crate::current_header_if_selected()
+    }
+
+    /// The address itself: probe reads go anywhere.
+    #[inline(always)]
+    fn tcp_sock(sk: u64) -> u64 {
+        sk
+    }
+
+    /// The address itself, a plain number to the verifier.
+    #[inline(always)]
+    fn key(p: u64) -> u64 {
+        p
     }
 }
 
@@ -47,6 +94,58 @@ impl TaskRead for Direct {
         // SAFETY: `base` is a typed kernel pointer to the verifier, which
         // checks the access and marks it fault-safe (PROBE_MEM).
         unsafe { core::ptr::read_volatile((base as *const u8).add(offset as usize).cast::<T>()) }
+    }
+
+    /// Loads through `bpf_get_current_task_btf()`: one helper call for the
+    /// task instead of one per field.
+    #[inline(always)]
+    fn current_if_selected() -> Option<EventHeader> {
+        // SAFETY: helper call without arguments; a trusted task pointer.
+        let task = unsafe { bpf_get_current_task_btf() } as u64;
+        let pid = tgid_of::<Direct>(task);
+        let tid = tid_of::<Direct>(task);
+        let cred: u64 = Direct::read(task, sched_offset!(task_cred));
+        let (uid, gid) = if cred == 0 {
+            (u32::MAX, u32::MAX)
+        } else {
+            (
+                Direct::read(cred, sched_offset!(cred_uid)),
+                Direct::read(cred, sched_offset!(cred_gid)),
+            )
+        };
+        let cgroup_id = task_cgroup_id::<Direct>(task);
+        let at = sched_offset!(task_comm);
+        let halves: [u64; 2] = [Direct::read(task, at), Direct::read(task, at + 8)];
+        // SAFETY: two u64s are COMM_LEN bytes.
+        let comm: [u8; COMM_LEN] = unsafe { core::mem::transmute(halves) };
+        let pid_tgid = (pid as u64) << 32 | tid as u64;
+        if !crate::filter_passes(pid_tgid, || uid, || cgroup_id, || comm) {
+            return None;
+        }
+        Some(EventHeader {
+            ts_ns: now_ns(),
+            cgroup_id,
+            pid,
+            tid,
+            uid,
+            gid,
+            comm,
+        })
+    }
+
+    /// `bpf_skc_to_tcp_sock`: one helper call that types the pointer as a
+    /// `tcp_sock`, after which each field is a load, where a `struct sock`
+    /// pointer refuses loads past its end (a probe read each).
+    #[inline(always)]
+    fn tcp_sock(sk: u64) -> u64 {
+        // SAFETY: `sk` is the BTF-typed socket the program was given.
+        unsafe { bpf_skc_to_tcp_sock(sk as *mut core::ffi::c_void) as u64 }
+    }
+
+    /// See [`crate::tcp::pointer_key`].
+    #[inline(always)]
+    fn key(p: u64) -> u64 {
+        crate::tcp::pointer_key(p)
     }
 }
 
@@ -72,20 +171,6 @@ pub fn tgid_of<R: TaskRead>(task: u64) -> u32 {
 /// Set by user space before load (`ebpftop_runtime::sched_offsets`).
 #[unsafe(no_mangle)]
 static SCHED: SchedOffsets = SchedOffsets::UNSET;
-
-macro_rules! sched_offset {
-    ($field:ident) => {
-        // SAFETY: a plain static, set before load and never written here.
-        unsafe { core::ptr::read_volatile(&raw const SCHED.$field) }
-    };
-}
-
-macro_rules! filter {
-    ($field:ident) => {
-        // SAFETY: a plain static, set before load and never written here.
-        unsafe { core::ptr::read_volatile(&raw const FILTER.$field) }
-    };
-}
 
 /// When each queued thread (by tid) entered its run queue. Each tool
 /// declares its own (`HashMap::with_max_entries(MAX_QUEUED, 0)`): a map

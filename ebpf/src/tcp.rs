@@ -19,6 +19,7 @@ use ebpftop_common::{
 use crate::{
     EVENTS, count_lost, current_task, fill_header, kernel_read,
     sched::{Probe, TaskRead},
+    slots::InFlight,
     submit, take_syscall, tp_u64,
 };
 
@@ -80,38 +81,70 @@ macro_rules! tcp_globals {
 /// these, which makes them much cheaper than `sock:inet_sock_set_state`.
 #[derive(Clone, Copy)]
 pub struct Change {
+    /// The socket, to read through.
     pub sk: u64,
+    /// The socket's address as a number, to key maps and slots with
+    /// (the verifier allows no arithmetic on a BTF-typed `sk`).
+    pub key: u64,
     pub oldstate: u32,
     pub newstate: u32,
 }
 
-/// Defines the tp_btf program `$btf` and the raw tracepoint program `$raw`
-/// on `inet_sock_set_state`, both calling `$handler::<R>(Change)` with the
-/// [`TaskRead`] their socket pointer allows: direct loads under tp_btf,
-/// `bpf_probe_read_kernel` under a raw tracepoint.
+/// Defines the programs on `inet_sock_set_state`, each calling
+/// `$handler::<R>(Change, tables)`: the tp_btf programs with the
+/// [`TaskRead`] `Direct` (loads through the BTF-typed socket), the raw
+/// tracepoint programs with `Probe` (`bpf_probe_read_kernel`).
+/// `$btf`/`$raw` keep per-socket records in `$slots` (a
+/// [`crate::slots::Slots`]), which needs BPF atomics (Linux 5.12);
+/// `$btf_h`/`$raw_h` in `$hash`, a hash map, for older kernels.
 #[macro_export]
 macro_rules! state_change_programs {
-    ($btf:ident, $raw:ident, $handler:ident) => {
+    ($handler:ident: $btf:ident, $raw:ident => $slots:expr;
+     $btf_h:ident, $raw_h:ident => $hash:expr $(;)?) => {
+        $crate::state_change_programs!(@btf $btf, $handler, $slots);
+        $crate::state_change_programs!(@raw $raw, $handler, $slots);
+        $crate::state_change_programs!(@btf $btf_h, $handler, $hash);
+        $crate::state_change_programs!(@raw $raw_h, $handler, $hash);
+    };
+    (@btf $name:ident, $handler:ident, $table:expr) => {
         #[aya_ebpf::macros::btf_tracepoint(function = "inet_sock_set_state")]
-        pub fn $btf(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
-            $handler::<$crate::sched::Direct>($crate::tcp::Change {
-                sk: ctx.arg(0),
-                oldstate: ctx.arg::<u64>(1) as u32,
-                newstate: ctx.arg::<u64>(2) as u32,
-            });
-            0
-        }
-
-        #[aya_ebpf::macros::raw_tracepoint(tracepoint = "inet_sock_set_state")]
-        pub fn $raw(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
-            $handler::<$crate::sched::Probe>($crate::tcp::Change {
-                sk: ctx.arg(0),
-                oldstate: ctx.arg::<u64>(1) as u32,
-                newstate: ctx.arg::<u64>(2) as u32,
-            });
+        pub fn $name(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
+            $handler::<$crate::sched::Direct>(
+                $crate::tcp::Change {
+                    sk: ctx.arg(0),
+                    key: $crate::tcp::pointer_key(ctx.arg(0)),
+                    oldstate: ctx.arg::<u64>(1) as u32,
+                    newstate: ctx.arg::<u64>(2) as u32,
+                },
+                $table,
+            );
             0
         }
     };
+    (@raw $name:ident, $handler:ident, $table:expr) => {
+        #[aya_ebpf::macros::raw_tracepoint(tracepoint = "inet_sock_set_state")]
+        pub fn $name(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
+            $handler::<$crate::sched::Probe>(
+                $crate::tcp::Change {
+                    sk: ctx.arg(0),
+                    key: ctx.arg(0),
+                    oldstate: ctx.arg::<u64>(1) as u32,
+                    newstate: ctx.arg::<u64>(2) as u32,
+                },
+                $table,
+            );
+            0
+        }
+    };
+}
+
+/// A number that stands for the BTF-typed pointer `p` (a key), unique as
+/// the pointer is: its distance from a global. The verifier forbids any
+/// arithmetic on `p` alone, but lets a privileged program subtract one
+/// pointer from another.
+#[inline(always)]
+pub fn pointer_key(p: u64) -> u64 {
+    p.wrapping_sub(crate::filter_address())
 }
 
 macro_rules! sock_offset {
@@ -263,14 +296,10 @@ pub fn current_header(pid_tgid: u64) -> EventHeader {
     h
 }
 
-/// Records the current task (which the caller has run through the filter)
-/// as the owner of `skaddr`.
+/// Records `owner` (a task the filter selected) as the owner of `skaddr`.
 #[inline(always)]
-pub fn remember_owner<G: SockOwners>(skaddr: u64, pid_tgid: u64) {
-    if G::owners()
-        .insert(skaddr, current_header(pid_tgid), 0)
-        .is_err()
-    {
+pub fn remember_owner<G: SockOwners>(skaddr: u64, owner: EventHeader) {
+    if !G::owners().put(skaddr, owner) {
         count_lost(LostReason::InFlightFull);
     }
 }
@@ -278,13 +307,12 @@ pub fn remember_owner<G: SockOwners>(skaddr: u64, pid_tgid: u64) {
 /// The owner of `skaddr`, if one was recorded.
 #[inline(always)]
 pub fn owner<G: SockOwners>(skaddr: u64) -> Option<EventHeader> {
-    // SAFETY: copied out at once; entries are only replaced whole.
-    unsafe { G::owners().get(skaddr) }.copied()
+    G::owners().get_mut(skaddr).map(|h| *h)
 }
 
 #[inline(always)]
 pub fn forget_owner<G: SockOwners>(skaddr: u64) {
-    let _ = G::owners().remove(skaddr);
+    let _ = G::owners().take(skaddr);
 }
 
 /// `sk->sk_err`: why a connection failed.
@@ -300,30 +328,48 @@ pub fn is_tcp<G: TcpGlobals, R: TaskRead>(sk: u64) -> bool {
     R::read::<u16>(sk, sock_offset!(G, sk_protocol)) == IPPROTO_TCP
 }
 
-/// A socket's network namespace (`struct net` address) and local port:
-/// what a listener and the connections it accepts have in common. A map
-/// key, so no padding.
+/// A socket's network namespace and local port: what a listener and the
+/// connections it accepts have in common.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NetPort {
+    /// The `struct net`, as [`TaskRead::key`] numbers it.
     pub net: u64,
     pub port: u64,
 }
 
-#[inline(always)]
-pub fn net_port<G: TcpGlobals, R: TaskRead>(sk: u64) -> NetPort {
-    NetPort {
-        net: R::read(sk, sock_offset!(G, skc_net)),
-        port: local_port::<G>(sk) as u64,
+impl NetPort {
+    /// One number for both, to key a map with. Pointer keys are
+    /// differences of two kernel addresses, within 2^47 of each other
+    /// with 4-level page tables, so their low 48 bits tell them apart;
+    /// with 5-level ones two namespaces may share a key, which is why the
+    /// whole `NetPort` is kept with what it keys and compared.
+    #[inline(always)]
+    pub fn key(&self) -> u64 {
+        (self.net << 16) | self.port
     }
 }
 
-/// The local port of `sk`, host order, still there at the change to
-/// CLOSE (`skc_num` is not). `inet_sock` lies past `struct sock`, where a
-/// direct load through a `struct sock *` is refused: a probe read.
+/// `sk`'s [`NetPort`], at its changes to and from LISTEN and its
+/// children's births, where it still holds its port: `skc_num`, in
+/// `struct sock` itself, so a load where `inet_sport` costs a call.
 #[inline(always)]
-pub fn local_port<G: TcpGlobals>(sk: u64) -> u16 {
-    u16::from_be(kernel_read(sk, sock_offset!(G, inet_sport)))
+pub fn net_port<G: TcpGlobals, R: TaskRead>(sk: u64) -> NetPort {
+    NetPort {
+        net: R::key(R::read(sk, sock_offset!(G, skc_net))),
+        port: R::read::<u16>(sk, sock_offset!(G, skc_num)) as u64,
+    }
+}
+
+/// The local port of a socket, host order, still there at the change to
+/// CLOSE (`skc_num` is not). `tsk` is `R::tcp_sock(sk)`: `inet_sock`
+/// lies past `struct sock`.
+#[inline(always)]
+pub fn local_port<G: TcpGlobals, R: TaskRead>(tsk: u64) -> u16 {
+    if tsk == 0 {
+        return 0;
+    }
+    u16::from_be(R::read(tsk, sock_offset!(G, inet_sport)))
 }
 
 /// Whether the tool's configuration looks at endpoints at all: when it
@@ -333,14 +379,16 @@ pub fn config_has_endpoints<G: TcpGlobals>() -> bool {
     tcp_config!(G, family) != 0 || tcp_config!(G, n_dports) != 0 || tcp_config!(G, n_lports) != 0
 }
 
-/// `(bytes_received, bytes_acked)` of a `tcp_sock`: past `struct sock`,
-/// where a direct load through a `struct sock *` is refused, so always a
-/// probe read.
+/// `(bytes_received, bytes_acked)` of a `tcp_sock`; `tsk` is
+/// `R::tcp_sock(sk)`.
 #[inline(always)]
-pub fn tcp_bytes<G: TcpGlobals>(sk: u64) -> (u64, u64) {
+pub fn tcp_bytes<G: TcpGlobals, R: TaskRead>(tsk: u64) -> (u64, u64) {
+    if tsk == 0 {
+        return (0, 0);
+    }
     (
-        kernel_read(sk, sock_offset!(G, bytes_received)),
-        kernel_read(sk, sock_offset!(G, bytes_acked)),
+        R::read(tsk, sock_offset!(G, bytes_received)),
+        R::read(tsk, sock_offset!(G, bytes_acked)),
     )
 }
 
@@ -376,9 +424,9 @@ pub fn current_fd_sock<G: TcpGlobals>(fd: u32) -> u64 {
 }
 
 /// The endpoints of TCP socket `sk`, or `None` when it is not an IPv4 or
-/// IPv6 TCP socket.
+/// IPv6 TCP socket; `tsk` is `R::tcp_sock(sk)`.
 #[inline(always)]
-pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64) -> Option<TcpEndpoints> {
+pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64, tsk: u64) -> Option<TcpEndpoints> {
     let family: u16 = R::read(sk, sock_offset!(G, skc_family));
     if (family != AF_INET && family != AF_INET6) || !is_tcp::<G, R>(sk) {
         return None;
@@ -386,7 +434,7 @@ pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64) -> Option<TcpEndpoint
     let dport: u16 = R::read(sk, sock_offset!(G, skc_dport));
     let mut ep = TcpEndpoints {
         family,
-        sport: local_port::<G>(sk),
+        sport: local_port::<G, R>(tsk),
         dport: u16::from_be(dport),
         ..TcpEndpoints::default()
     };
@@ -452,6 +500,6 @@ pub fn accepted<G: TcpGlobals, F: crate::InFlightSyscalls>(
     if sk == 0 {
         return None;
     }
-    let ep = sock_endpoints::<G, Probe>(sk)?;
+    let ep = sock_endpoints::<G, Probe>(sk, sk)?;
     Some((sk, ep, pid_tgid))
 }

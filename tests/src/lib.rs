@@ -147,6 +147,17 @@ impl Finished {
             })
             .collect()
     }
+
+    /// Panics unless `--verbose` said hook `hook` attached through `path`
+    /// (as "kind target (program name)").
+    pub fn assert_attached(&self, hook: &str, path: &str) {
+        let line = format!("attach {hook}: {path}");
+        assert!(
+            self.stderr.iter().any(|l| l.contains(&line)),
+            "not attached through {path}: {:?}",
+            self.stderr
+        );
+    }
 }
 
 impl Tracer {

@@ -28,6 +28,8 @@ pub struct SchedOffsets {
     pub task_cred: u32,
     /// `cred.uid.val` (uid_t): the real user id.
     pub cred_uid: u32,
+    /// `cred.gid.val` (gid_t): the real group id.
+    pub cred_gid: u32,
 }
 
 impl SchedOffsets {
@@ -42,6 +44,7 @@ impl SchedOffsets {
         task_comm: 0,
         task_cred: 0,
         cred_uid: 0,
+        cred_gid: 0,
     };
 }
 

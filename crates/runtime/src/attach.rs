@@ -97,7 +97,7 @@ impl fmt::Display for AttachReport {
             None => write!(f, "{}: not attached", self.hook)?,
         }
         for (c, why) in &self.failures {
-            write!(f, "; {} unavailable: {why}", c.at)?;
+            write!(f, "; {} (program {}) unavailable: {why}", c.at, c.program)?;
         }
         Ok(())
     }
@@ -197,9 +197,10 @@ fn missing_hook_error(hook: &Hook, report: &AttachReport) -> Error {
     ))
 }
 
-/// Attach kinds the user asked to skip: `EBPFTOP_SKIP_ATTACH=tp_btf,fentry`
-/// takes the fallback paths on a kernel that has the preferred ones (to
-/// compare them, or to work around a kernel bug in one).
+/// Attach kinds or programs the user asked to skip:
+/// `EBPFTOP_SKIP_ATTACH=tp_btf,fentry` (or a program's name) takes the
+/// fallback paths on a kernel that has the preferred ones (to compare
+/// them, or to work around a kernel bug in one).
 pub const SKIP_ATTACH_ENV: &str = "EBPFTOP_SKIP_ATTACH";
 
 impl AttachPoint {
@@ -219,12 +220,15 @@ impl AttachPoint {
     }
 }
 
-fn skipped(kind: &str) -> bool {
-    std::env::var(SKIP_ATTACH_ENV).is_ok_and(|v| v.split(',').any(|k| k.trim() == kind))
+fn skipped(c: &Candidate) -> bool {
+    std::env::var(SKIP_ATTACH_ENV).is_ok_and(|v| {
+        v.split(',')
+            .any(|k| k.trim() == c.at.kind() || k.trim() == c.program)
+    })
 }
 
 fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
-    if skipped(c.at.kind()) {
+    if skipped(c) {
         return Err(format!("skipped ({SKIP_ATTACH_ENV})"));
     }
     let features = KernelFeatures::get();

@@ -81,6 +81,11 @@ impl ToolObject {
         // their timing, so a burst cannot fill it between polls.
         let wakeup_bytes = u64::from(opts.ring_bytes / 4);
         loader.override_global("WAKEUP_BYTES", &wakeup_bytes, false);
+        // Each CPU looks at the ring's fill once per this many bytes: all
+        // of them together add at most half a wake-up batch unseen.
+        let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
+        let fill_check_bytes = (wakeup_bytes / (2 * cpus)).max(1);
+        loader.override_global("FILL_CHECK_BYTES", &fill_check_bytes, false);
         let mut ebpf = loader.load(self.bytes).map_err(|e| {
             Error::Load(format!(
                 "{}: {}",

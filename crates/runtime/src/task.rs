@@ -77,6 +77,7 @@ pub fn sched_offsets() -> Result<SchedOffsets, Error> {
         task_comm: field_offset(btf, "task_struct", "comm", 16)?,
         task_cred: field_offset(btf, "task_struct", "cred", ptr)?,
         cred_uid: field_offset(btf, "cred", "uid.val", 4)?,
+        cred_gid: field_offset(btf, "cred", "gid.val", 4)?,
     })
 }
 

@@ -85,6 +85,38 @@ pub fn config(family: u16, dports: &[u16], lports: &[u16]) -> TcpConfig {
     c
 }
 
+/// Everything the TCP programs read at offsets from the running kernel's
+/// BTF: sockets, and the current task's fields, which the tp_btf programs
+/// load themselves rather than call a helper for each.
+pub struct Offsets {
+    pub sock: SockOffsets,
+    pub task: ebpftop_common::TaskOffsets,
+    pub sched: ebpftop_common::sched::SchedOffsets,
+}
+
+impl Offsets {
+    pub fn resolve() -> Result<Offsets, Error> {
+        Ok(Offsets {
+            sock: sock_offsets()?,
+            task: ebpftop_runtime::task_offsets()?,
+            sched: ebpftop_runtime::sched_offsets()?,
+        })
+    }
+
+    /// The globals of a TCP tool's object, with its `config`.
+    pub fn globals<'a>(
+        &'a self,
+        config: &'a TcpConfig,
+    ) -> Vec<(&'static str, aya::GlobalData<'a>)> {
+        vec![
+            (SOCK_GLOBAL, (&self.sock).into()),
+            (CONFIG_GLOBAL, config.into()),
+            (ebpftop_runtime::TASK_OFFSETS_GLOBAL, (&self.task).into()),
+            (ebpftop_runtime::SCHED_OFFSETS_GLOBAL, (&self.sched).into()),
+        ]
+    }
+}
+
 /// Resolves [`SockOffsets`] from the running kernel's BTF.
 pub fn sock_offsets() -> Result<SockOffsets, Error> {
     let btf = kernel_btf()?;
@@ -195,14 +227,18 @@ macro_rules! sock_state_hook {
     };
 }
 
-/// The `inet_sock_set_state` hook of the programs `$prefix` + `_btf` and
-/// `_raw` (`ebpftop_ebpf::state_change_programs!`): its BTF tracepoint
-/// first, its raw tracepoint where the kernel cannot attach that.
+/// The `inet_sock_set_state` hook of the programs `$prefix` + `_btf`,
+/// `_raw`, `_btf_h` and `_raw_h` (`ebpftop_ebpf::state_change_programs!`):
+/// its BTF tracepoint first, its raw tracepoint where the kernel cannot
+/// attach that.
 #[macro_export]
 macro_rules! state_change_hook {
     ($prefix:literal) => {
         $crate::__private::Hook {
             name: "TCP state changes",
+            // Records per socket in slots claimed by compare-and-swap
+            // first; the `_h` programs keep them in a hash map, for
+            // kernels older than 5.12, which refuse BPF atomics.
             candidates: &[
                 $crate::__private::Candidate {
                     program: concat!($prefix, "_btf"),
@@ -212,6 +248,18 @@ macro_rules! state_change_hook {
                 },
                 $crate::__private::Candidate {
                     program: concat!($prefix, "_raw"),
+                    at: $crate::__private::AttachPoint::RawTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_btf_h"),
+                    at: $crate::__private::AttachPoint::BtfTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_raw_h"),
                     at: $crate::__private::AttachPoint::RawTracepoint {
                         name: "inet_sock_set_state",
                     },
@@ -313,17 +361,14 @@ pub fn trace_tcp<H: ebpftop_cli::RecordHandler>(
     run: &ebpftop_cli::RunArgs,
     handler: H,
 ) -> anyhow::Result<()> {
-    let offsets = sock_offsets()?;
+    let offsets = Offsets::resolve()?;
     let spec = ebpftop_cli::TraceSpec {
         object,
         filter: filter.spec(false),
         output: output.options(),
         columns,
         run,
-        globals: vec![
-            (SOCK_GLOBAL, aya::GlobalData::from(&offsets)),
-            (CONFIG_GLOBAL, aya::GlobalData::from(&config)),
-        ],
+        globals: offsets.globals(&config),
     };
     ebpftop_cli::trace_with(spec, handler)
 }

@@ -12,54 +12,65 @@
 #![no_main]
 
 use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
-use ebpftop_common::tcp::{TcpEvent, state};
+use ebpftop_common::{
+    EventHeader, LostReason,
+    tcp::{TcpEvent, state},
+};
 use ebpftop_ebpf::{
-    current_task_if_selected,
+    count_lost,
     sched::TaskRead,
+    slots::InFlight,
     tcp::{
-        Change, config_has_endpoints, config_selects, emit, event_header, forget_owner, is_tcp,
-        min_span_ns, owner, remember_owner, report_failed, sock_endpoints, sock_error,
+        Change, config_has_endpoints, config_selects, emit, event_header, is_tcp, min_span_ns,
+        report_failed, sock_endpoints, sock_error,
     },
 };
 
-ebpftop_ebpf::tcp_globals!(Tcp, owners);
+ebpftop_ebpf::tcp_globals!(Tcp);
 
-ebpftop_ebpf::state_change_programs!(tcpconnect_state_btf, tcpconnect_state_raw, on_change);
+ebpftop_ebpf::state_change_programs! {
+    on_change: tcpconnect_state_btf, tcpconnect_state_raw => &CALLERS;
+    tcpconnect_state_btf_h, tcpconnect_state_raw_h => &CALLERS_HASH;
+}
+
+// Who called connect() on each socket still in SYN_SENT.
+ebpftop_ebpf::in_flight_tables!(CALLER_SLOTS => CALLERS, CALLERS_HASH: EventHeader, 14);
 
 #[inline(always)]
-fn on_change<R: TaskRead>(c: Change) {
+fn on_change<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
     if c.oldstate == state::CLOSE && c.newstate == state::SYN_SENT {
-        connecting::<R>(c.sk);
+        connecting::<R>(c, callers);
     } else if c.oldstate == state::SYN_SENT {
-        handshake_done::<R>(c);
+        handshake_done::<R>(c, callers);
     }
 }
 
 /// Inside connect(): remember the caller if the filter selects it. The
 /// source port may not be chosen yet; family and destination are.
 #[inline(always)]
-fn connecting<R: TaskRead>(sk: u64) {
-    if !is_tcp::<Tcp, R>(sk) {
+fn connecting<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
+    if !is_tcp::<Tcp, R>(c.sk) {
         return;
     }
     if config_has_endpoints::<Tcp>() {
-        match sock_endpoints::<Tcp, R>(sk) {
+        match sock_endpoints::<Tcp, R>(c.sk, R::tcp_sock(c.sk)) {
             Some(ep) if config_selects::<Tcp>(&ep) => {}
             _ => return,
         }
     }
-    if let Some(pid_tgid) = current_task_if_selected() {
-        remember_owner::<Tcp>(sk, pid_tgid);
+    if let Some(caller) = R::current_if_selected()
+        && !callers.put(c.key, caller)
+    {
+        count_lost(LostReason::InFlightFull);
     }
 }
 
 #[inline(always)]
-fn handshake_done<R: TaskRead>(c: Change) {
-    // Only sockets remembered at SYN_SENT (TCP, selected) have an owner.
-    let Some(who) = owner::<Tcp>(c.sk) else {
+fn handshake_done<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
+    // Only sockets remembered at SYN_SENT (TCP, selected) have a caller.
+    let Some(who) = callers.take(c.key) else {
         return;
     };
-    forget_owner::<Tcp>(c.sk);
     let connected = c.newstate == state::ESTABLISHED;
     if !connected && !report_failed::<Tcp>() {
         return;
@@ -70,7 +81,7 @@ fn handshake_done<R: TaskRead>(c: Change) {
     if span_ns < min_span_ns::<Tcp>() {
         return;
     }
-    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk) else {
+    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, R::tcp_sock(c.sk)) else {
         return;
     };
     emit(&TcpEvent {

@@ -17,23 +17,27 @@
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{helpers::generated::bpf_ktime_get_ns, macros::map, maps::HashMap};
+use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
 use ebpftop_common::{
     EventHeader, LostReason,
     tcp::{TcpEvent, state},
 };
+use ebpftop_ebpf::slots::InFlight;
 use ebpftop_ebpf::{
-    count_lost, current_task_if_selected,
+    count_lost,
     sched::TaskRead,
     tcp::{
-        Change, NetPort, config_selects, current_header, emit, event_header, is_tcp, net_port,
-        sock_endpoints, task_filter_on, tcp_bytes,
+        Change, NetPort, config_selects, emit, event_header, is_tcp, net_port, sock_endpoints,
+        task_filter_on, tcp_bytes,
     },
 };
 
 ebpftop_ebpf::tcp_globals!(Tcp);
 
-ebpftop_ebpf::state_change_programs!(tcplife_state_btf, tcplife_state_raw, on_change);
+ebpftop_ebpf::state_change_programs! {
+    on_change: tcplife_state_btf, tcplife_state_raw => &(&LIVES, &LISTENERS);
+    tcplife_state_btf_h, tcplife_state_raw_h => &(&LIVES_HASH, &LISTENERS_HASH);
+}
 
 /// Whose a connection is, as far as is known.
 const OWNER_NONE: u32 = 0;
@@ -52,66 +56,79 @@ struct Life {
     _pad: u32,
 }
 
-/// Connections alive since we started, by socket address.
-#[map]
-static LIVES: HashMap<u64, Life> = HashMap::with_max_entries(65536, 0);
+// Connections alive since we started, by socket.
+ebpftop_ebpf::in_flight_tables!(LIFE_SLOTS => LIVES, LIVES_HASH: Life, 16);
 
-/// Listeners' owners, by (network namespace, port).
-#[map]
-static LISTENERS: HashMap<NetPort, EventHeader> = HashMap::with_max_entries(4096, 0);
+/// A listener's owner, and where it listens.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Listener {
+    at: NetPort,
+    owner: EventHeader,
+}
+
+// Listeners, by `NetPort::key`. A passive connection looks up its own at
+// birth: an array lookup is inlined, a hash map's is a call.
+ebpftop_ebpf::in_flight_tables!(LISTENER_SLOTS => LISTENERS, LISTENERS_HASH: Listener, 12);
 
 #[inline(always)]
-fn on_change<R: TaskRead>(c: Change) {
+fn on_change<R: TaskRead>(
+    c: Change,
+    (lives, listeners): &(impl InFlight<Life>, impl InFlight<Listener>),
+) {
     match (c.oldstate, c.newstate) {
-        (state::CLOSE, state::SYN_SENT) => born_active::<R>(c.sk),
+        (state::CLOSE, state::SYN_SENT) => born_active::<R>(c, lives),
         // A listener's new child starts as a copy of it, state included.
-        (state::LISTEN, state::SYN_RECV) => born_passive::<R>(c.sk),
+        (state::LISTEN, state::SYN_RECV) => born_passive::<R>(c, lives, listeners),
         (state::LISTEN, state::CLOSE) => {
-            let _ = LISTENERS.remove(net_port::<Tcp, R>(c.sk));
+            let at = net_port::<Tcp, R>(c.sk);
+            let _ = listener_of(listeners, at, true);
         }
-        (_, state::CLOSE) => died::<R>(c),
-        (_, state::FIN_WAIT1 | state::LAST_ACK) => closing(c.sk),
-        (_, state::LISTEN) => listening::<R>(c.sk),
+        (_, state::CLOSE) => died::<R>(c, lives),
+        (_, state::FIN_WAIT1 | state::LAST_ACK) => closing::<R>(c.key, lives),
+        (_, state::LISTEN) => listening::<R>(c.sk, listeners),
         _ => {}
     }
 }
 
 #[inline(always)]
-fn born_active<R: TaskRead>(sk: u64) {
-    if !is_tcp::<Tcp, R>(sk) {
+fn born_active<R: TaskRead>(c: Change, lives: &impl InFlight<Life>) {
+    if !is_tcp::<Tcp, R>(c.sk) {
         return;
     }
     // Not selected: never reported, so never kept.
-    let Some(pid_tgid) = current_task_if_selected() else {
+    let Some(owner) = R::current_if_selected() else {
         return;
     };
-    let owner = current_header(pid_tgid);
-    keep(sk, owner.ts_ns, owner, OWNER_TASK);
+    keep(lives, c.key, owner.ts_ns, owner, OWNER_TASK);
 }
 
 #[inline(always)]
-fn born_passive<R: TaskRead>(sk: u64) {
-    if !is_tcp::<Tcp, R>(sk) {
+fn born_passive<R: TaskRead>(
+    c: Change,
+    lives: &impl InFlight<Life>,
+    listeners: &impl InFlight<Listener>,
+) {
+    if !is_tcp::<Tcp, R>(c.sk) {
         return;
     }
     // SAFETY: helper call without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    // SAFETY: copied out at once; entries are only replaced whole.
-    match unsafe { LISTENERS.get(net_port::<Tcp, R>(sk)) } {
-        Some(owner) => keep(sk, now, *owner, OWNER_LISTENER),
-        None => keep(sk, now, EventHeader::default(), OWNER_NONE),
+    match listener_of(listeners, net_port::<Tcp, R>(c.sk), false) {
+        Some(owner) => keep(lives, c.key, now, owner, OWNER_LISTENER),
+        None => keep(lives, c.key, now, EventHeader::default(), OWNER_NONE),
     }
 }
 
 #[inline(always)]
-fn keep(sk: u64, born_ns: u64, owner: EventHeader, owner_kind: u32) {
+fn keep(lives: &impl InFlight<Life>, sk: u64, born_ns: u64, owner: EventHeader, owner_kind: u32) {
     let life = Life {
         born_ns,
         owner,
         owner_kind,
         _pad: 0,
     };
-    if LIVES.insert(sk, life, 0).is_err() {
+    if !lives.put(sk, life) {
         count_lost(LostReason::InFlightFull);
     }
 }
@@ -119,17 +136,17 @@ fn keep(sk: u64, born_ns: u64, owner: EventHeader, owner_kind: u32) {
 /// Inside close() or shutdown(): the closing task owns a passive
 /// connection from now on (if the filter selects it; else nobody does).
 #[inline(always)]
-fn closing(sk: u64) {
+fn closing<R: TaskRead>(sk: u64, lives: &impl InFlight<Life>) {
     // SAFETY: our own entry, updated in place by the task closing it.
-    let Some(life) = (unsafe { LIVES.get_ptr_mut(sk).map(|p| &mut *p) }) else {
+    let Some(life) = lives.get_mut(sk) else {
         return;
     };
     if life.owner_kind == OWNER_TASK {
         return;
     }
-    match current_task_if_selected() {
-        Some(pid_tgid) => {
-            life.owner = current_header(pid_tgid);
+    match R::current_if_selected() {
+        Some(owner) => {
+            life.owner = owner;
             life.owner_kind = OWNER_TASK;
         }
         None => life.owner_kind = OWNER_NONE,
@@ -138,35 +155,53 @@ fn closing(sk: u64) {
 
 /// Inside listen(): the listener's owner, for the connections it accepts.
 #[inline(always)]
-fn listening<R: TaskRead>(sk: u64) {
+fn listening<R: TaskRead>(sk: u64, listeners: &impl InFlight<Listener>) {
     if !is_tcp::<Tcp, R>(sk) {
         return;
     }
-    let key = net_port::<Tcp, R>(sk);
-    match current_task_if_selected() {
-        Some(pid_tgid) => {
-            if LISTENERS.insert(key, current_header(pid_tgid), 0).is_err() {
+    let at = net_port::<Tcp, R>(sk);
+    match R::current_if_selected() {
+        Some(owner) => {
+            if !listeners.put(at.key(), Listener { at, owner }) {
                 count_lost(LostReason::InFlightFull);
             }
         }
         None => {
-            let _ = LISTENERS.remove(key);
+            let _ = listener_of(listeners, at, true);
         }
     }
 }
 
+/// The owner of the listener at `at`, taken out of `listeners` if `take`.
 #[inline(always)]
-fn died<R: TaskRead>(c: Change) {
+fn listener_of(
+    listeners: &impl InFlight<Listener>,
+    at: NetPort,
+    take: bool,
+) -> Option<EventHeader> {
+    let l = *listeners.get_mut(at.key())?;
+    // A key two namespaces share (see `NetPort::key`) finds the other's.
+    if l.at != at {
+        return None;
+    }
+    if take {
+        let _ = listeners.take(at.key());
+    }
+    Some(l.owner)
+}
+
+#[inline(always)]
+fn died<R: TaskRead>(c: Change, lives: &impl InFlight<Life>) {
     // SAFETY: copied out before removal.
-    let Some(life) = (unsafe { LIVES.get(c.sk) }).copied() else {
+    let Some(life) = lives.take(c.key) else {
         // Born before we started, or not selected.
         return;
     };
-    let _ = LIVES.remove(c.sk);
     if life.owner_kind == OWNER_NONE && task_filter_on() {
         return;
     }
-    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk) else {
+    let tsk = R::tcp_sock(c.sk);
+    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, tsk) else {
         return;
     };
     if !config_selects::<Tcp>(&ep) {
@@ -174,7 +209,7 @@ fn died<R: TaskRead>(c: Change) {
     }
     // SAFETY: helper call without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    let (rx_bytes, tx_bytes) = tcp_bytes::<Tcp>(c.sk);
+    let (rx_bytes, tx_bytes) = tcp_bytes::<Tcp, R>(tsk);
     let owner = (life.owner_kind != OWNER_NONE).then_some(life.owner);
     emit(&TcpEvent {
         header: event_header(owner, now),

@@ -15,8 +15,8 @@ use ebpftop_common::tcp::{IPPROTO_TCP, TcpEvent, state};
 use ebpftop_ebpf::{
     current_task_if_selected, save_syscall,
     tcp::{
-        accepted, config_selects, emit, event_header, forget_owner, owner, remember_owner,
-        retransmit, sock_state, task_filter_on,
+        accepted, config_selects, current_header, emit, event_header, forget_owner, owner,
+        remember_owner, retransmit, sock_state, task_filter_on,
     },
 };
 
@@ -61,7 +61,7 @@ pub fn tcpretrans_state(ctx: TracePointContext) -> u32 {
         && s.newstate == state::SYN_SENT
         && let Some(pid_tgid) = current_task_if_selected()
     {
-        remember_owner::<Tcp>(s.skaddr, pid_tgid);
+        remember_owner::<Tcp>(s.skaddr, current_header(pid_tgid));
     } else if s.newstate == state::CLOSE {
         forget_owner::<Tcp>(s.skaddr);
     }
@@ -77,7 +77,7 @@ pub fn tcpretrans_accept_enter(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn tcpretrans_accept_exit(ctx: TracePointContext) -> u32 {
     if let Some((sk, _, pid_tgid)) = accepted::<Tcp, InFlight>(&ctx) {
-        remember_owner::<Tcp>(sk, pid_tgid);
+        remember_owner::<Tcp>(sk, current_header(pid_tgid));
     }
     0
 }

@@ -21,8 +21,8 @@ use ebpftop_common::{
 use ebpftop_ebpf::{
     count_lost, current_task_if_selected, save_syscall,
     tcp::{
-        accepted, config_selects, emit, event_header, forget_owner, owner, remember_owner,
-        sock_state,
+        accepted, config_selects, current_header, emit, event_header, forget_owner, owner,
+        remember_owner, sock_state,
     },
 };
 
@@ -58,7 +58,7 @@ pub fn tcpstates_state(ctx: TracePointContext) -> u32 {
             return 0;
         };
         if in_caller {
-            remember_owner::<Tcp>(s.skaddr, pid_tgid);
+            remember_owner::<Tcp>(s.skaddr, current_header(pid_tgid));
             who = owner::<Tcp>(s.skaddr);
         }
     }
@@ -92,7 +92,7 @@ pub fn tcpstates_accept_enter(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn tcpstates_accept_exit(ctx: TracePointContext) -> u32 {
     if let Some((sk, _, pid_tgid)) = accepted::<Tcp, InFlight>(&ctx) {
-        remember_owner::<Tcp>(sk, pid_tgid);
+        remember_owner::<Tcp>(sk, current_header(pid_tgid));
     }
     0
 }

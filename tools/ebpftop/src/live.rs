@@ -23,7 +23,7 @@ use ebpftop_runtime::{
     Clock, Error, LoadOptions, Loaded, LostCounter, SYSCALL_REGS_GLOBAL, TASK_OFFSETS_GLOBAL,
     ToolObject, read_record, task_offsets,
 };
-use ebpftop_tcp::{CONFIG_GLOBAL, SOCK_GLOBAL, connect::ConnectRecord, sock_offsets};
+use ebpftop_tcp::{Offsets, connect::ConnectRecord};
 use execsnoop::pairing::{Pairs, Pending};
 use runqlat::object::{RunqlatMaps, kernel_half as runqlat_half, needs_task};
 use serde_json::json;
@@ -168,7 +168,7 @@ impl Live {
             }
             Err(e) => unavailable(&["processes"], "execs (execsnoop)", &e),
         }
-        match sock_offsets() {
+        match Offsets::resolve() {
             Ok(offsets) => {
                 let config = ebpftop_tcp::config(0, &[], &[]);
                 for (object, ring) in [
@@ -176,14 +176,7 @@ impl Live {
                     (&tcpaccept::record::OBJECT, Ring::Accept),
                     (&tcplife::record::OBJECT, Ring::Close),
                 ] {
-                    match live.load(
-                        object,
-                        Some(ring),
-                        vec![
-                            (SOCK_GLOBAL, (&offsets).into()),
-                            (CONFIG_GLOBAL, (&config).into()),
-                        ],
-                    ) {
+                    match live.load(object, Some(ring), offsets.globals(&config)) {
                         Ok(l) => live.keep(l),
                         Err(e) => unavailable(&["network"], object.tool, &e),
                     }
