@@ -423,10 +423,24 @@ pub fn current_fd_sock<G: TcpGlobals>(fd: u32) -> u64 {
     kernel_read(socket, sock_offset!(G, socket_sk))
 }
 
+/// Where [`sock_endpoints`] finds the local port.
+#[derive(Clone, Copy)]
+pub enum LocalPort {
+    /// `inet_sport` of `R::tcp_sock(sk)` (this value): still there at the
+    /// change to CLOSE.
+    Inet(u64),
+    /// `skc_num`, a load from `struct sock` itself (`inet_sport` costs a
+    /// call under tp_btf): for sockets that hold their port.
+    Bound,
+}
+
 /// The endpoints of TCP socket `sk`, or `None` when it is not an IPv4 or
-/// IPv6 TCP socket; `tsk` is `R::tcp_sock(sk)`.
+/// IPv6 TCP socket.
 #[inline(always)]
-pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64, tsk: u64) -> Option<TcpEndpoints> {
+pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(
+    sk: u64,
+    port: LocalPort,
+) -> Option<TcpEndpoints> {
     let family: u16 = R::read(sk, sock_offset!(G, skc_family));
     if (family != AF_INET && family != AF_INET6) || !is_tcp::<G, R>(sk) {
         return None;
@@ -434,7 +448,10 @@ pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(sk: u64, tsk: u64) -> Option<T
     let dport: u16 = R::read(sk, sock_offset!(G, skc_dport));
     let mut ep = TcpEndpoints {
         family,
-        sport: local_port::<G, R>(tsk),
+        sport: match port {
+            LocalPort::Inet(tsk) => local_port::<G, R>(tsk),
+            LocalPort::Bound => R::read(sk, sock_offset!(G, skc_num)),
+        },
         dport: u16::from_be(dport),
         ..TcpEndpoints::default()
     };
@@ -500,6 +517,6 @@ pub fn accepted<G: TcpGlobals, F: crate::InFlightSyscalls>(
     if sk == 0 {
         return None;
     }
-    let ep = sock_endpoints::<G, Probe>(sk, sk)?;
+    let ep = sock_endpoints::<G, Probe>(sk, LocalPort::Bound)?;
     Some((sk, ep, pid_tgid))
 }

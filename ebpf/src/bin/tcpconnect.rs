@@ -21,8 +21,8 @@ use ebpftop_ebpf::{
     sched::TaskRead,
     slots::InFlight,
     tcp::{
-        Change, config_has_endpoints, config_selects, emit, event_header, is_tcp, min_span_ns,
-        report_failed, sock_endpoints, sock_error,
+        Change, LocalPort, config_has_endpoints, config_selects, emit, event_header, is_tcp,
+        min_span_ns, report_failed, sock_endpoints, sock_error,
     },
 };
 
@@ -53,7 +53,8 @@ fn connecting<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
         return;
     }
     if config_has_endpoints::<Tcp>() {
-        match sock_endpoints::<Tcp, R>(c.sk, R::tcp_sock(c.sk)) {
+        // The source port may not be chosen yet: 0 either way.
+        match sock_endpoints::<Tcp, R>(c.sk, LocalPort::Bound) {
             Some(ep) if config_selects::<Tcp>(&ep) => {}
             _ => return,
         }
@@ -81,7 +82,13 @@ fn handshake_done<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) 
     if span_ns < min_span_ns::<Tcp>() {
         return;
     }
-    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, R::tcp_sock(c.sk)) else {
+    // Established, it holds its port; a failed connect may have let it go.
+    let port = if connected {
+        LocalPort::Bound
+    } else {
+        LocalPort::Inet(R::tcp_sock(c.sk))
+    };
+    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, port) else {
         return;
     };
     emit(&TcpEvent {

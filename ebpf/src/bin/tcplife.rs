@@ -27,8 +27,8 @@ use ebpftop_ebpf::{
     count_lost,
     sched::TaskRead,
     tcp::{
-        Change, NetPort, config_selects, emit, event_header, is_tcp, net_port, sock_endpoints,
-        task_filter_on, tcp_bytes,
+        Change, LocalPort, NetPort, config_selects, emit, event_header, is_tcp, net_port,
+        sock_endpoints, task_filter_on, tcp_bytes,
     },
 };
 
@@ -201,7 +201,7 @@ fn died<R: TaskRead>(c: Change, lives: &impl InFlight<Life>) {
         return;
     }
     let tsk = R::tcp_sock(c.sk);
-    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, tsk) else {
+    let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, LocalPort::Inet(tsk)) else {
         return;
     };
     if !config_selects::<Tcp>(&ep) {
