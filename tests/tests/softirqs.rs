@@ -62,8 +62,12 @@ fn loopback_traffic_runs_net_rx_and_counts_match_proc_softirqs() {
             before_stop[name] - after_start[name],
             after_stop[name] - before_start[name],
         );
+        // A softirq counts in /proc/softirqs as it starts and in ours as it
+        // ends: one per CPU may have started before `before_stop` and ended
+        // only after we detached (a VM's CPU can be held up mid-softirq).
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
         assert!(
-            count <= high && count + lost >= low,
+            count <= high && count + lost + cpus >= low,
             "{name}: traced {count} ({lost} runs lost), /proc/softirqs grew {low} while surely \
              attached, {high} in all"
         );
