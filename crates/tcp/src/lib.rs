@@ -85,35 +85,27 @@ pub fn config(family: u16, dports: &[u16], lports: &[u16]) -> TcpConfig {
     c
 }
 
-/// Everything the TCP programs read at offsets from the running kernel's
-/// BTF: sockets, and the current task's fields, which the tp_btf programs
-/// load themselves rather than call a helper for each.
+/// The globals of a TCP tool's object: its configuration and everything
+/// the programs read at offsets from the running kernel's BTF, sockets and
+/// the current task's fields (the tp_btf programs load those themselves
+/// rather than call a helper for each).
 pub struct Offsets {
     pub sock: SockOffsets,
-    pub task: ebpftop_common::TaskOffsets,
-    pub sched: ebpftop_common::sched::SchedOffsets,
+    pub task: ebpftop_runtime::sched::SchedGlobals<TcpConfig>,
 }
 
 impl Offsets {
-    pub fn resolve() -> Result<Offsets, Error> {
+    pub fn resolve(config: TcpConfig) -> Result<Offsets, Error> {
         Ok(Offsets {
             sock: sock_offsets()?,
-            task: ebpftop_runtime::task_offsets()?,
-            sched: ebpftop_runtime::sched_offsets()?,
+            task: ebpftop_runtime::sched::SchedGlobals::resolve(config, true)?,
         })
     }
 
-    /// The globals of a TCP tool's object, with its `config`.
-    pub fn globals<'a>(
-        &'a self,
-        config: &'a TcpConfig,
-    ) -> Vec<(&'static str, aya::GlobalData<'a>)> {
-        vec![
-            (SOCK_GLOBAL, (&self.sock).into()),
-            (CONFIG_GLOBAL, config.into()),
-            (ebpftop_runtime::TASK_OFFSETS_GLOBAL, (&self.task).into()),
-            (ebpftop_runtime::SCHED_OFFSETS_GLOBAL, (&self.sched).into()),
-        ]
+    pub fn globals(&self) -> Vec<(&'static str, aya::GlobalData<'_>)> {
+        let mut g = self.task.to_globals(CONFIG_GLOBAL);
+        g.push((SOCK_GLOBAL, (&self.sock).into()));
+        g
     }
 }
 
@@ -361,14 +353,14 @@ pub fn trace_tcp<H: ebpftop_cli::RecordHandler>(
     run: &ebpftop_cli::RunArgs,
     handler: H,
 ) -> anyhow::Result<()> {
-    let offsets = Offsets::resolve()?;
+    let offsets = Offsets::resolve(config)?;
     let spec = ebpftop_cli::TraceSpec {
         object,
         filter: filter.spec(false),
         output: output.options(),
         columns,
         run,
-        globals: offsets.globals(&config),
+        globals: offsets.globals(),
     };
     ebpftop_cli::trace_with(spec, handler)
 }

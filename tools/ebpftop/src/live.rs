@@ -168,15 +168,14 @@ impl Live {
             }
             Err(e) => unavailable(&["processes"], "execs (execsnoop)", &e),
         }
-        match Offsets::resolve() {
+        match Offsets::resolve(ebpftop_tcp::config(0, &[], &[])) {
             Ok(offsets) => {
-                let config = ebpftop_tcp::config(0, &[], &[]);
                 for (object, ring) in [
                     (&tcpconnect::OBJECT, Ring::Connect),
                     (&tcpaccept::record::OBJECT, Ring::Accept),
                     (&tcplife::record::OBJECT, Ring::Close),
                 ] {
-                    match live.load(object, Some(ring), offsets.globals(&config)) {
+                    match live.load(object, Some(ring), offsets.globals()) {
                         Ok(l) => live.keep(l),
                         Err(e) => unavailable(&["network"], object.tool, &e),
                     }
