@@ -1,9 +1,12 @@
 //! tcplife against the real kernel, over loopback: both ends of a
 //! connection a workload made, with its pid, ports and byte counts.
 
-use std::time::Duration;
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
 
-use ebpftop_tests::{Tracer, Workload, require_root, serial};
+use ebpftop_tests::{NetNs, Tracer, Workload, bin, require_root, serial};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -175,4 +178,73 @@ fn reset_by_peer(env: &[(&str, &str)], path: &str) {
         let twins = servers.iter().filter(|s| s["dport"] == c["sport"]).count();
         assert_eq!(twins, 1, "server end of {c}");
     }
+}
+
+/// Runs the kernel skips are counted, not silently lost. The kernel skips
+/// a tracing program's run that would nest in another of its runs on the
+/// same CPU. Here CPU 0 makes connections in process context while the
+/// packets of connections made on CPU 1 are steered to CPU 0 (RPS), whose
+/// interrupts process them in softirq, interrupting those runs.
+#[test]
+fn runs_the_kernel_skips_are_counted_as_lost() {
+    require_root();
+    let _g = serial();
+    const PAIRS: u64 = 20_000;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(cpus >= 2, "needs two CPUs, has {cpus}");
+    let ns = NetNs::new("nest");
+    // `ip netns exec` mounts the namespace's own sysfs: its loopback.
+    ns.run(
+        "sh",
+        &["-c", "echo 1 > /sys/class/net/lo/queues/rx-0/rps_cpus"],
+        true,
+    );
+    let ours = Tracer::ours("tcplife", &["--json", "-c", "tcplife-nest"]);
+    let loops: Vec<_> = ["0", "1"]
+        .into_iter()
+        .map(|cpu| {
+            Command::new("taskset")
+                .args(["-c", cpu, "ip", "netns", "exec", &ns.0])
+                .arg(bin("ebpftop-workload"))
+                .args(["connect-loop", &PAIRS.to_string(), "--comm", "tcplife-nest"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("taskset (util-linux)")
+        })
+        .collect();
+    for mut l in loops {
+        assert!(l.wait().unwrap().success());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let fin = ours.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    let events = fin.json();
+    let delivered = events.iter().filter(|e| e["event"] == "tcplife").count() as u64;
+    let skipped: u64 = events
+        .iter()
+        .filter(|e| e["event"] == "lost" && e["reason"] == "runs the kernel skipped as nested")
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    // What -v says the kernel counted is what was reported.
+    let counted = fin
+        .stderr
+        .iter()
+        .find_map(|l| {
+            l.split_once("program tcplife_state_btf: ")?
+                .1
+                .split_once(" runs skipped")?
+                .0
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no program statistics: {:?}", fin.stderr));
+    assert_eq!(skipped, counted, "{:?}", fin.stderr);
+    assert!(skipped > 0, "no nested run: the test did not test");
+    // Each connection missing had at least one of its runs skipped.
+    assert!(delivered <= 4 * PAIRS, "{delivered} delivered");
+    assert!(
+        delivered + skipped >= 4 * PAIRS,
+        "{delivered} delivered, {skipped} skipped, of {}",
+        4 * PAIRS
+    );
 }

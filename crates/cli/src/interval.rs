@@ -116,6 +116,7 @@ pub fn run_intervals<T: IntervalTool>(
         },
     }
     if let Some(lost) = &reporter.lost {
+        lost.log_programs();
         let total: u64 = lost.totals()?.iter().sum();
         if total > 0 {
             eprintln!("{tool}: {total} events lost in total");

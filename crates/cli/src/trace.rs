@@ -107,7 +107,10 @@ pub fn trace_with<H: RecordHandler>(spec: TraceSpec<'_>, handler: H) -> anyhow::
     }
     consumer.out.flush()?;
     let total_lost = match &consumer.lost {
-        Some(l) => l.totals()?.iter().sum(),
+        Some(l) => {
+            l.log_programs();
+            l.totals()?.iter().sum()
+        }
         None => 0,
     };
     if total_lost > 0 {

@@ -153,17 +153,23 @@ pub enum LostReason {
     /// entry program (it skips tracing programs that would nest in
     /// another), so the event could not be timed.
     EntryMissed = 3,
+    /// The kernel skipped a run of the program itself: it would have
+    /// nested in another run on the same CPU (an interrupt arriving while
+    /// the program ran). The kernel counts these in the program's
+    /// `recursion_misses`, which user space reads; this LOST slot stays 0.
+    Skipped = 4,
 }
 
 impl LostReason {
     /// Objects built before a reason was added have a shorter LOST map;
     /// user space reads only the slots an object has.
-    pub const COUNT: u32 = 4;
-    pub const ALL: [LostReason; 4] = [
+    pub const COUNT: u32 = 5;
+    pub const ALL: [LostReason; 5] = [
         LostReason::RingBufFull,
         LostReason::InFlightFull,
         LostReason::KeyMapFull,
         LostReason::EntryMissed,
+        LostReason::Skipped,
     ];
 
     pub const fn describe(self) -> &'static str {
@@ -172,6 +178,7 @@ impl LostReason {
             LostReason::InFlightFull => "in-flight map full",
             LostReason::KeyMapFull => "aggregation map full",
             LostReason::EntryMissed => "entry not seen",
+            LostReason::Skipped => "runs the kernel skipped as nested",
         }
     }
 }

@@ -110,9 +110,22 @@ impl ToolObject {
             None => None,
         };
         let lost = match ebpf.take_map("LOST") {
-            Some(m) => Some(LostCounter::new(
-                PerCpuArray::try_from(m).map_err(|e| Error::Map(format!("LOST: {e}")))?,
-            )),
+            Some(m) => {
+                let mut lost = LostCounter::new(
+                    PerCpuArray::try_from(m).map_err(|e| Error::Map(format!("LOST: {e}")))?,
+                );
+                for program in attached.iter().filter_map(|r| r.chosen).map(|c| c.program) {
+                    let fd = ebpf
+                        .program(program)
+                        .and_then(|p| p.fd().ok())
+                        .and_then(|fd| fd.try_clone().ok())
+                        .ok_or_else(|| {
+                            Error::Load(format!("{}: no fd for {program}", self.tool))
+                        })?;
+                    lost.watch_program(program, fd);
+                }
+                Some(lost)
+            }
             None => None,
         };
         Ok(Loaded {

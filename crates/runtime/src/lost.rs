@@ -1,21 +1,128 @@
 //! Lost-event accounting: the kernel programs count, per CPU and per
-//! reason, every event they could not deliver; this sums them.
+//! reason, every event they could not deliver; this sums them, with the
+//! runs the kernel itself skipped (`LostReason::Skipped`).
 
-use aya::maps::{MapData, PerCpuArray};
+use std::{
+    io,
+    os::fd::{AsFd, AsRawFd},
+};
+
+use aya::{
+    maps::{MapData, PerCpuArray},
+    programs::ProgramFd,
+};
 use ebpftop_common::LostReason;
 
 use crate::Error;
 
 pub struct LostCounter {
     map: PerCpuArray<MapData, u64>,
+    /// The attached programs, by name.
+    programs: Vec<(&'static str, ProgramFd)>,
     reported: [u64; LostReason::COUNT as usize],
+}
+
+/// A program's run statistics, as the kernel keeps them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProgramStats {
+    /// Runs, and nanoseconds spent in them: counted only while
+    /// `kernel.bpf_stats_enabled` is on.
+    pub runs: u64,
+    pub run_time_ns: u64,
+    /// Runs skipped because they would have nested in another run on the
+    /// same CPU (Linux 5.12 and later; 0 before).
+    pub skipped: u64,
+}
+
+/// `struct bpf_prog_info` (linux/bpf.h) up to `recursion_misses`. A shorter
+/// struct than the kernel's is allowed: it fills what fits.
+#[repr(C, align(8))]
+struct ProgInfo {
+    _head: [u8; 192],
+    run_time_ns: u64,
+    run_cnt: u64,
+    recursion_misses: u64,
+}
+
+/// `union bpf_attr` for `BPF_OBJ_GET_INFO_BY_FD`.
+#[repr(C, align(8))]
+struct InfoByFd {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+
+/// The run statistics of the program behind `fd`.
+pub fn program_stats(fd: &ProgramFd) -> io::Result<ProgramStats> {
+    // SAFETY: plain data, all zeros valid; zeros also ask for no arrays.
+    let mut info: ProgInfo = unsafe { std::mem::zeroed() };
+    let attr = InfoByFd {
+        bpf_fd: fd.as_fd().as_raw_fd() as u32,
+        info_len: size_of::<ProgInfo>() as u32,
+        info: (&raw mut info) as u64,
+    };
+    // SAFETY: the attr and the info buffer it points to outlive the call;
+    // the kernel writes at most `info_len` bytes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_OBJ_GET_INFO_BY_FD,
+            &raw const attr,
+            size_of::<InfoByFd>(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ProgramStats {
+        runs: info.run_cnt,
+        run_time_ns: info.run_time_ns,
+        skipped: info.recursion_misses,
+    })
 }
 
 impl LostCounter {
     pub fn new(map: PerCpuArray<MapData, u64>) -> Self {
         LostCounter {
             map,
+            programs: Vec::new(),
             reported: [0; LostReason::COUNT as usize],
+        }
+    }
+
+    /// Counts the runs the kernel skips of `program` as lost.
+    pub fn watch_program(&mut self, name: &'static str, fd: ProgramFd) {
+        self.programs.push((name, fd));
+    }
+
+    /// Each watched program's statistics.
+    pub fn program_stats(&self) -> Result<Vec<(&'static str, ProgramStats)>, Error> {
+        self.programs
+            .iter()
+            .map(|(name, fd)| {
+                program_stats(fd)
+                    .map(|s| (*name, s))
+                    .map_err(|e| Error::Io(format!("reading the statistics of {name}"), e))
+            })
+            .collect()
+    }
+
+    /// Logs each program's statistics (shown with `--verbose`).
+    pub fn log_programs(&self) {
+        match self.program_stats() {
+            Ok(all) => {
+                for (name, s) in all {
+                    log::info!(
+                        "program {name}: {} runs skipped by the kernel (nested), {} runs counted \
+                         (while kernel.bpf_stats_enabled is on)",
+                        s.skipped,
+                        s.runs
+                    );
+                }
+            }
+            Err(e) => log::info!("{e}"),
         }
     }
 
@@ -30,6 +137,9 @@ impl LostCounter {
                 .get(&(reason as u32), 0)
                 .map_err(|e| Error::Map(format!("reading LOST: {e}")))?;
             out[reason as usize] = values.iter().sum();
+        }
+        for (_, stats) in self.program_stats()? {
+            out[LostReason::Skipped as usize] += stats.skipped;
         }
         Ok(out)
     }
