@@ -25,10 +25,8 @@ pub struct LostCounter {
 /// A program's run statistics, as the kernel keeps them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProgramStats {
-    /// Runs, and nanoseconds spent in them: counted only while
-    /// `kernel.bpf_stats_enabled` is on.
+    /// Runs: counted only while `kernel.bpf_stats_enabled` is on.
     pub runs: u64,
-    pub run_time_ns: u64,
     /// Runs skipped because they would have nested in another run on the
     /// same CPU (Linux 5.12 and later; 0 before).
     pub skipped: u64,
@@ -39,7 +37,7 @@ pub struct ProgramStats {
 #[repr(C, align(8))]
 struct ProgInfo {
     _head: [u8; 192],
-    run_time_ns: u64,
+    _run_time_ns: u64,
     run_cnt: u64,
     recursion_misses: u64,
 }
@@ -55,7 +53,7 @@ struct InfoByFd {
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 
 /// The run statistics of the program behind `fd`.
-pub fn program_stats(fd: &ProgramFd) -> io::Result<ProgramStats> {
+fn program_stats(fd: &ProgramFd) -> io::Result<ProgramStats> {
     // SAFETY: plain data, all zeros valid; zeros also ask for no arrays.
     let mut info: ProgInfo = unsafe { std::mem::zeroed() };
     let attr = InfoByFd {
@@ -78,7 +76,6 @@ pub fn program_stats(fd: &ProgramFd) -> io::Result<ProgramStats> {
     }
     Ok(ProgramStats {
         runs: info.run_cnt,
-        run_time_ns: info.run_time_ns,
         skipped: info.recursion_misses,
     })
 }
