@@ -137,6 +137,24 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The runs the kernel skipped as nested, summed from the `lost`
+    /// records; panics on a loss of any other kind. A skipped run may be of
+    /// any event the program sees, the workload's or another's: the tests
+    /// that count the workload's events exactly still catch one of those.
+    pub fn skipped_runs_only(&self) -> u64 {
+        self.json()
+            .iter()
+            .filter(|r| r["event"] == "lost")
+            .map(|r| {
+                assert_eq!(
+                    r["reason"], "runs the kernel skipped as nested",
+                    "events were lost: {r}"
+                );
+                r["count"].as_u64().unwrap()
+            })
+            .sum()
+    }
+
     /// The stdout lines that parse as JSON objects.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.stdout

@@ -41,7 +41,8 @@ fn no_losses(fin: &Finished) {
         .filter(|r| r["event"] == "interval")
         .collect();
     assert_eq!(ends.len(), 1, "{:?}", fin.stdout);
-    assert_eq!(ends[0]["lost"], 0);
+    // Block completions run in interrupts, which may interrupt a run.
+    assert_eq!(ends[0]["lost"], fin.skipped_runs_only());
 }
 
 fn within_one_percent(count: u64) -> bool {
