@@ -4,7 +4,7 @@
 //! Each tool is a binary in `src/bin/` and so an object of its own; the maps
 //! and globals below exist in an object only when its programs use them.
 #![no_std]
-#![feature(core_intrinsics)]
+#![feature(core_intrinsics, asm_experimental_arch)]
 #![allow(internal_features)]
 
 use aya_ebpf::{
@@ -24,6 +24,7 @@ use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAK
 pub mod block;
 pub mod histogram;
 pub mod irq_time;
+pub mod records;
 pub mod sched;
 pub mod slots;
 pub mod syscall_latency;
@@ -202,18 +203,49 @@ fn wakeup_flags(bytes: u64, now_ns: u64) -> u64 {
     };
     // SAFETY: a per-CPU slot, only this CPU touches it while we run.
     let cpu = unsafe { &mut *cpu };
-    let interval = if filling(cpu, bytes) {
+    let filling = filling(cpu, bytes);
+    if wake_due(cpu, filling, now_ns) {
+        BPF_RB_FORCE_WAKEUP as u64
+    } else {
+        BPF_RB_NO_WAKEUP as u64
+    }
+}
+
+/// Whether a record stamped `now_ns` should wake the reader, given
+/// whether what it is read from is `filling` (see [`submit`]).
+#[inline(always)]
+fn wake_due(cpu: &mut Wakeups, filling: bool, now_ns: u64) -> bool {
+    let interval = if filling {
         FILLING_WAKEUP_NS
     } else if reader_polls_after(now_ns) {
-        return BPF_RB_NO_WAKEUP as u64;
+        return false;
     } else {
         WAKEUP_INTERVAL_NS
     };
     if now_ns.wrapping_sub(cpu.last_ns) >= interval {
         cpu.last_ns = now_ns;
-        BPF_RB_FORCE_WAKEUP as u64
+        true
     } else {
-        BPF_RB_NO_WAKEUP as u64
+        false
+    }
+}
+
+/// After a record into a per-CPU area ([`records`]) that is `filling`:
+/// rings the doorbell in `EVENTS` when a wake-up is due, by the same
+/// rules as [`submit`].
+#[inline(always)]
+pub fn ring_doorbell(filling: bool, now_ns: u64) {
+    let Some(cpu) = WAKEUPS.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: a per-CPU slot, only this CPU touches it while we run.
+    if wake_due(unsafe { &mut *cpu }, filling, now_ns) {
+        // A failed doorbell (a full ring) is no loss: the reader polls
+        // the areas whenever it wakes.
+        let _ = EVENTS.output::<u64>(
+            ebpftop_common::cpu_records::DOORBELL,
+            BPF_RB_FORCE_WAKEUP as u64,
+        );
     }
 }
 

@@ -17,10 +17,11 @@ use ebpftop_common::{
 };
 
 use crate::{
-    EVENTS, count_lost, current_task, fill_header, kernel_read,
+    count_lost, current_task, fill_header, kernel_read,
+    records::{Emit, RingOut},
     sched::{Probe, TaskRead},
     slots::InFlight,
-    submit, take_syscall, tp_u64,
+    take_syscall, tp_u64,
 };
 
 /// The globals the helpers below read. They live in the tool's binary,
@@ -91,25 +92,27 @@ pub struct Change {
 }
 
 /// Defines the programs on `inet_sock_set_state`, each calling
-/// `$handler::<R>(Change, tables)`: the tp_btf programs with the
+/// `$handler::<R, O>(Change, tables)`: the tp_btf programs with the
 /// [`TaskRead`] `Direct` (loads through the BTF-typed socket), the raw
 /// tracepoint programs with `Probe` (`bpf_probe_read_kernel`).
 /// `$btf`/`$raw` keep per-socket records in `$slots` (a
-/// [`crate::slots::Slots`]), which needs BPF atomics (Linux 5.12);
-/// `$btf_h`/`$raw_h` in `$hash`, a hash map, for older kernels.
+/// [`crate::slots::Slots`]) and emit through `$out` (a per-CPU area,
+/// [`crate::cpu_records!`]), which need BPF atomics (Linux 5.12);
+/// `$btf_h`/`$raw_h` keep them in `$hash`, a hash map, and emit through
+/// the ring buffer, for older kernels.
 #[macro_export]
 macro_rules! state_change_programs {
-    ($handler:ident: $btf:ident, $raw:ident => $slots:expr;
+    ($handler:ident: $btf:ident, $raw:ident => $slots:expr, $out:ty;
      $btf_h:ident, $raw_h:ident => $hash:expr $(;)?) => {
-        $crate::state_change_programs!(@btf $btf, $handler, $slots);
-        $crate::state_change_programs!(@raw $raw, $handler, $slots);
-        $crate::state_change_programs!(@btf $btf_h, $handler, $hash);
-        $crate::state_change_programs!(@raw $raw_h, $handler, $hash);
+        $crate::state_change_programs!(@btf $btf, $handler, $slots, $out);
+        $crate::state_change_programs!(@raw $raw, $handler, $slots, $out);
+        $crate::state_change_programs!(@btf $btf_h, $handler, $hash, $crate::records::RingOut);
+        $crate::state_change_programs!(@raw $raw_h, $handler, $hash, $crate::records::RingOut);
     };
-    (@btf $name:ident, $handler:ident, $table:expr) => {
+    (@btf $name:ident, $handler:ident, $table:expr, $out:ty) => {
         #[aya_ebpf::macros::btf_tracepoint(function = "inet_sock_set_state")]
         pub fn $name(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
-            $handler::<$crate::sched::Direct>(
+            $handler::<$crate::sched::Direct, $out>(
                 $crate::tcp::Change {
                     sk: ctx.arg(0),
                     key: $crate::tcp::pointer_key(ctx.arg(0)),
@@ -121,10 +124,10 @@ macro_rules! state_change_programs {
             0
         }
     };
-    (@raw $name:ident, $handler:ident, $table:expr) => {
+    (@raw $name:ident, $handler:ident, $table:expr, $out:ty) => {
         #[aya_ebpf::macros::raw_tracepoint(tracepoint = "inet_sock_set_state")]
         pub fn $name(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
-            $handler::<$crate::sched::Probe>(
+            $handler::<$crate::sched::Probe, $out>(
                 $crate::tcp::Change {
                     sk: ctx.arg(0),
                     key: ctx.arg(0),
@@ -446,25 +449,31 @@ pub fn sock_endpoints<G: TcpGlobals, R: TaskRead>(
         return None;
     }
     let dport: u16 = R::read(sk, sock_offset!(G, skc_dport));
-    let mut ep = TcpEndpoints {
+    // As two u64s each: built from bytes, the compiler keeps (and later
+    // stores) each byte on its own.
+    let (saddr, daddr): ([u64; 2], [u64; 2]) = if family == AF_INET {
+        let s: u32 = R::read(sk, sock_offset!(G, skc_rcv_saddr));
+        let d: u32 = R::read(sk, sock_offset!(G, skc_daddr));
+        // Little-endian: the address's bytes stay first, as in memory.
+        ([s as u64, 0], [d as u64, 0])
+    } else {
+        (
+            R::read(sk, sock_offset!(G, skc_v6_rcv_saddr)),
+            R::read(sk, sock_offset!(G, skc_v6_daddr)),
+        )
+    };
+    Some(TcpEndpoints {
         family,
         sport: match port {
             LocalPort::Inet(tsk) => local_port::<G, R>(tsk),
             LocalPort::Bound => R::read(sk, sock_offset!(G, skc_num)),
         },
         dport: u16::from_be(dport),
-        ..TcpEndpoints::default()
-    };
-    if family == AF_INET {
-        let s: [u8; 4] = R::read(sk, sock_offset!(G, skc_rcv_saddr));
-        let d: [u8; 4] = R::read(sk, sock_offset!(G, skc_daddr));
-        ep.saddr[..4].copy_from_slice(&s);
-        ep.daddr[..4].copy_from_slice(&d);
-    } else {
-        ep.saddr = R::read(sk, sock_offset!(G, skc_v6_rcv_saddr));
-        ep.daddr = R::read(sk, sock_offset!(G, skc_v6_daddr));
-    }
-    Some(ep)
+        _pad: 0,
+        // SAFETY: 16 bytes either way.
+        saddr: unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(saddr) },
+        daddr: unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(daddr) },
+    })
 }
 
 /// The header of an event about a socket: its owner's identity stamped
@@ -485,15 +494,10 @@ pub fn event_header(owner: Option<EventHeader>, now_ns: u64) -> EventHeader {
     }
 }
 
-/// Emits `event`; a full ring buffer is counted as lost.
+/// Emits `event` through the ring buffer; a full one is counted as lost.
 #[inline(always)]
 pub fn emit(event: &TcpEvent) {
-    let Some(mut entry) = EVENTS.reserve::<TcpEvent>(0) else {
-        count_lost(LostReason::RingBufFull);
-        return;
-    };
-    entry.write(*event);
-    submit(entry, event.header.ts_ns);
+    RingOut::emit(event, event.header.ts_ns);
 }
 
 /// Whether any of the common task filters (-p, -t, -u, -c, --cgroup) is on.

@@ -248,3 +248,55 @@ fn runs_the_kernel_skips_are_counted_as_lost() {
         4 * PAIRS
     );
 }
+
+/// Records there is no room for are counted, never silently lost. With the
+/// tracer stopped, connections made on one CPU fill that CPU's buffer
+/// (at most 16,384 records) and the rest are counted as lost to a full
+/// buffer; once the tracer runs again it delivers what was kept.
+#[test]
+fn a_full_buffer_loses_records_counted() {
+    require_root();
+    let _g = serial();
+    const PAIRS: u64 = 10_000;
+    let ours = Tracer::ours("tcplife", &["--json", "-c", "tcplife-full"]);
+    let pid = ours.pid() as i32;
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let status = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(bin("ebpftop-workload"))
+        .args(["connect-loop", &PAIRS.to_string(), "--comm", "tcplife-full"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("taskset (util-linux)");
+    assert!(status.success());
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let fin = ours.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    let events = fin.json();
+    let delivered = events.iter().filter(|e| e["event"] == "tcplife").count() as u64;
+    let lost = |reason: &str| -> u64 {
+        events
+            .iter()
+            .filter(|e| e["event"] == "lost" && e["reason"] == reason)
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum()
+    };
+    let (full, skipped) = (
+        lost("ring buffer full"),
+        lost("runs the kernel skipped as nested"),
+    );
+    assert!(
+        full > 0,
+        "nothing lost: the buffer did not fill ({delivered} delivered)"
+    );
+    assert!(delivered >= 512, "{delivered} delivered");
+    // A skipped run may have carried an end or nothing at all.
+    assert!(
+        delivered + full <= 2 * PAIRS && delivered + full + skipped >= 2 * PAIRS,
+        "{delivered} delivered, {full} lost to a full buffer, {skipped} runs skipped, of {}",
+        2 * PAIRS
+    );
+}

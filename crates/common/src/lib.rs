@@ -6,6 +6,7 @@
 #![no_std]
 
 pub mod block;
+pub mod cpu_records;
 pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;

@@ -10,8 +10,9 @@ use std::{
 };
 
 use aya::maps::{Array, MapData, RingBuf};
+use ebpftop_common::cpu_records::DOORBELL;
 
-use crate::Error;
+use crate::{Error, cpu_records::CpuRecords};
 
 /// What a tool does with what the loop delivers.
 pub trait Consumer {
@@ -54,16 +55,29 @@ const MAX_BATCH: usize = 4096;
 
 const POLL_AGAIN: Duration = Duration::from_nanos(ebpftop_common::READER_POLL_NS);
 
-/// A tool's ring buffer (`EVENTS`) and the slot where the reader promises
-/// the kernel when it will next drain it (`READER_POLL`).
+/// A tool's ring buffer (`EVENTS`), the slot where the reader promises
+/// the kernel when it will next drain it (`READER_POLL`), and the per-CPU
+/// record areas its programs may write instead (whose doorbells then come
+/// through the ring).
 pub struct Ring {
     events: RingBuf<MapData>,
     promise: Option<Array<MapData, u64>>,
+    cpu_records: Option<CpuRecords>,
 }
 
 impl Ring {
     pub fn new(events: RingBuf<MapData>, promise: Option<Array<MapData, u64>>) -> Self {
-        Ring { events, promise }
+        Ring {
+            events,
+            promise,
+            cpu_records: None,
+        }
+    }
+
+    /// Also reads `areas`, polled with the ring.
+    pub fn with_cpu_records(mut self, areas: CpuRecords) -> Self {
+        self.cpu_records = Some(areas);
+        self
     }
 
     /// Tells the kernel the ring will be drained before `until_ns`
@@ -354,14 +368,24 @@ impl EventLoop {
     ) -> Result<Result<usize, Stop>, Error> {
         let mut n = 0;
         for (index, ring) in self.rings.iter_mut().enumerate() {
+            let doorbells = ring.cpu_records.is_some();
             while n < max {
                 let Some(item) = ring.events.next() else {
                     break;
                 };
+                if doorbells && *item == DOORBELL.to_ne_bytes() {
+                    continue;
+                }
                 if let Err(e) = consumer.record_from(index, &item) {
                     return io_stop(e).map(Err);
                 }
                 n += 1;
+            }
+            if let Some(areas) = &mut ring.cpu_records {
+                match areas.drain(max - n, |rec| consumer.record_from(index, rec)) {
+                    Ok(taken) => n += taken,
+                    Err(e) => return io_stop(e).map(Err),
+                }
             }
         }
         if let Err(e) = consumer.batch_done() {

@@ -7,6 +7,7 @@ pub use aya;
 pub mod attach;
 pub mod btf;
 pub mod clock;
+pub mod cpu_records;
 pub mod event_loop;
 pub mod filter;
 pub mod load;

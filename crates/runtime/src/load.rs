@@ -3,13 +3,14 @@
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, Map, PerCpuArray, RingBuf},
 };
-use ebpftop_common::Filter;
+use ebpftop_common::{Filter, cpu_records};
 
 use crate::{
     Error, LostCounter, Ring,
     attach::{AttachReport, Hook, OwnedLink, attach_hooks},
+    cpu_records::CpuRecords,
     privileges, tracefs,
 };
 
@@ -86,6 +87,14 @@ impl ToolObject {
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
         let fill_check_bytes = (wakeup_bytes / (2 * cpus)).max(1);
         loader.override_global("FILL_CHECK_BYTES", &fill_check_bytes, false);
+        // Per-CPU record areas, where a tool has them: about the ring's
+        // size in all. The kernel numbers CPUs up to the possible count.
+        let slots = cpu_records::slots_per_cpu(u64::from(opts.ring_bytes), cpus);
+        loader.override_global("CPU_SLOTS", &slots, false);
+        let stores_ordered = u64::from(cfg!(any(target_arch = "x86_64", target_arch = "x86")));
+        loader.override_global("CPU_STORES_ORDERED", &stores_ordered, false);
+        loader.map_max_entries("CPU_RECORDS", (cpus * slots) as u32);
+        loader.map_max_entries("CPU_HEADS", cpus as u32 * cpu_records::WORDS_PER_CPU);
         let mut ebpf = loader.load(self.bytes).map_err(|e| {
             Error::Load(format!(
                 "{}: {}",
@@ -105,7 +114,19 @@ impl ToolObject {
                     ),
                     None => None,
                 };
-                Some(Ring::new(events, promise))
+                let ring = Ring::new(events, promise);
+                Some(
+                    match (ebpf.take_map("CPU_RECORDS"), ebpf.take_map("CPU_HEADS")) {
+                        (Some(Map::Array(records)), Some(Map::Array(heads))) => {
+                            log::info!(
+                                "per-CPU record areas: {slots} records per CPU (programs \
+                             without BPF atomics use the ring buffer)"
+                            );
+                            ring.with_cpu_records(CpuRecords::new(records, heads)?)
+                        }
+                        _ => ring,
+                    },
+                )
             }
             None => None,
         };

@@ -18,18 +18,20 @@ use ebpftop_common::{
 };
 use ebpftop_ebpf::{
     count_lost,
+    records::Emit,
     sched::TaskRead,
     slots::InFlight,
     tcp::{
-        Change, LocalPort, config_has_endpoints, config_selects, emit, event_header, is_tcp,
-        min_span_ns, report_failed, sock_endpoints, sock_error,
+        Change, LocalPort, config_has_endpoints, config_selects, event_header, is_tcp, min_span_ns,
+        report_failed, sock_endpoints, sock_error,
     },
 };
 
 ebpftop_ebpf::tcp_globals!(Tcp);
+ebpftop_ebpf::cpu_records!(Records: TcpEvent);
 
 ebpftop_ebpf::state_change_programs! {
-    on_change: tcpconnect_state_btf, tcpconnect_state_raw => &CALLERS;
+    on_change: tcpconnect_state_btf, tcpconnect_state_raw => &CALLERS, Records;
     tcpconnect_state_btf_h, tcpconnect_state_raw_h => &CALLERS_HASH;
 }
 
@@ -37,11 +39,11 @@ ebpftop_ebpf::state_change_programs! {
 ebpftop_ebpf::in_flight_tables!(CALLER_SLOTS => CALLERS, CALLERS_HASH: EventHeader, 14);
 
 #[inline(always)]
-fn on_change<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
+fn on_change<R: TaskRead, O: Emit<TcpEvent>>(c: Change, callers: &impl InFlight<EventHeader>) {
     if c.oldstate == state::CLOSE && c.newstate == state::SYN_SENT {
         connecting::<R>(c, callers);
     } else if c.oldstate == state::SYN_SENT {
-        handshake_done::<R>(c, callers);
+        handshake_done::<R, O>(c, callers);
     }
 }
 
@@ -67,7 +69,7 @@ fn connecting<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
 }
 
 #[inline(always)]
-fn handshake_done<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) {
+fn handshake_done<R: TaskRead, O: Emit<TcpEvent>>(c: Change, callers: &impl InFlight<EventHeader>) {
     // Only sockets remembered at SYN_SENT (TCP, selected) have a caller.
     let Some(who) = callers.take(c.key) else {
         return;
@@ -91,20 +93,23 @@ fn handshake_done<R: TaskRead>(c: Change, callers: &impl InFlight<EventHeader>) 
     let Some(ep) = sock_endpoints::<Tcp, R>(c.sk, port) else {
         return;
     };
-    emit(&TcpEvent {
-        header: event_header(Some(who), now),
-        ep,
-        skaddr: c.sk,
-        span_ns,
-        rx_bytes: 0,
-        tx_bytes: 0,
-        oldstate: c.oldstate,
-        newstate: c.newstate,
-        error: if connected {
-            0
-        } else {
-            sock_error::<Tcp, R>(c.sk)
+    O::emit(
+        &TcpEvent {
+            header: event_header(Some(who), now),
+            ep,
+            skaddr: c.sk,
+            span_ns,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            oldstate: c.oldstate,
+            newstate: c.newstate,
+            error: if connected {
+                0
+            } else {
+                sock_error::<Tcp, R>(c.sk)
+            },
+            _pad: 0,
         },
-        _pad: 0,
-    });
+        now,
+    );
 }

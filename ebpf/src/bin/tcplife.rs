@@ -25,17 +25,19 @@ use ebpftop_common::{
 use ebpftop_ebpf::slots::InFlight;
 use ebpftop_ebpf::{
     count_lost,
+    records::Emit,
     sched::TaskRead,
     tcp::{
-        Change, LocalPort, NetPort, config_selects, emit, event_header, is_tcp, net_port,
-        sock_endpoints, task_filter_on, tcp_bytes,
+        Change, LocalPort, NetPort, config_selects, event_header, is_tcp, net_port, sock_endpoints,
+        task_filter_on, tcp_bytes,
     },
 };
 
 ebpftop_ebpf::tcp_globals!(Tcp);
+ebpftop_ebpf::cpu_records!(Records: TcpEvent);
 
 ebpftop_ebpf::state_change_programs! {
-    on_change: tcplife_state_btf, tcplife_state_raw => &(&LIVES, &LISTENERS);
+    on_change: tcplife_state_btf, tcplife_state_raw => &(&LIVES, &LISTENERS), Records;
     tcplife_state_btf_h, tcplife_state_raw_h => &(&LIVES_HASH, &LISTENERS_HASH);
 }
 
@@ -72,7 +74,7 @@ struct Listener {
 ebpftop_ebpf::in_flight_tables!(LISTENER_SLOTS => LISTENERS, LISTENERS_HASH: Listener, 12);
 
 #[inline(always)]
-fn on_change<R: TaskRead>(
+fn on_change<R: TaskRead, O: Emit<TcpEvent>>(
     c: Change,
     (lives, listeners): &(impl InFlight<Life>, impl InFlight<Listener>),
 ) {
@@ -84,7 +86,7 @@ fn on_change<R: TaskRead>(
             let at = net_port::<Tcp, R>(c.sk);
             let _ = listener_of(listeners, at, true);
         }
-        (_, state::CLOSE) => died::<R>(c, lives),
+        (_, state::CLOSE) => died::<R, O>(c, lives),
         (_, state::FIN_WAIT1 | state::LAST_ACK) => closing::<R>(c.key, lives),
         (_, state::LISTEN) => listening::<R>(c.sk, listeners),
         _ => {}
@@ -191,7 +193,7 @@ fn listener_of(
 }
 
 #[inline(always)]
-fn died<R: TaskRead>(c: Change, lives: &impl InFlight<Life>) {
+fn died<R: TaskRead, O: Emit<TcpEvent>>(c: Change, lives: &impl InFlight<Life>) {
     // SAFETY: copied out before removal.
     let Some(life) = lives.take(c.key) else {
         // Born before we started, or not selected.
@@ -211,16 +213,19 @@ fn died<R: TaskRead>(c: Change, lives: &impl InFlight<Life>) {
     let now = unsafe { bpf_ktime_get_ns() };
     let (rx_bytes, tx_bytes) = tcp_bytes::<Tcp, R>(tsk);
     let owner = (life.owner_kind != OWNER_NONE).then_some(life.owner);
-    emit(&TcpEvent {
-        header: event_header(owner, now),
-        ep,
-        skaddr: c.sk,
-        span_ns: now.wrapping_sub(life.born_ns),
-        rx_bytes,
-        tx_bytes,
-        oldstate: c.oldstate,
-        newstate: c.newstate,
-        error: 0,
-        _pad: 0,
-    });
+    O::emit(
+        &TcpEvent {
+            header: event_header(owner, now),
+            ep,
+            skaddr: c.sk,
+            span_ns: now.wrapping_sub(life.born_ns),
+            rx_bytes,
+            tx_bytes,
+            oldstate: c.oldstate,
+            newstate: c.newstate,
+            error: 0,
+            _pad: 0,
+        },
+        now,
+    );
 }

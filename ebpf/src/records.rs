@@ -1,0 +1,135 @@
+//! Records into a per-CPU area (see `ebpftop_common::cpu_records`)
+//! instead of the ring buffer. A ring buffer record costs two helper calls
+//! and a lock taken with interrupts off, about 120 ns on a VM with
+//! retpolines; here the map lookups are inlined by the verifier and a
+//! record costs two atomic instructions and its copy. Needs BPF atomics
+//! (Linux 5.12): programs for older kernels emit through [`RingOut`].
+//!
+//! A tool declares its area with [`cpu_records!`] and writes through the
+//! [`Emit`] it names; its handlers are generic over [`Emit`].
+
+use core::intrinsics::{AtomicOrdering::SeqCst, atomic_cxchg, atomic_xchg};
+
+use aya_ebpf::{helpers::generated::bpf_get_smp_processor_id, maps::Array};
+use ebpftop_common::{
+    LostReason,
+    cpu_records::{CpuSlot, HEAD, TAIL, WORDS_PER_CPU},
+};
+
+use crate::{EVENTS, count_lost, ring_doorbell, submit};
+
+/// Slots per CPU in the area, a power of two; set by user space, which
+/// sizes the maps to match. 0 (not set) loses every record, counted.
+#[unsafe(no_mangle)]
+static CPU_SLOTS: u64 = 0;
+
+/// Set by user space where the CPU keeps stores in order, as seen by other
+/// CPUs (x86's TSO).
+#[unsafe(no_mangle)]
+static CPU_STORES_ORDERED: u64 = 0;
+
+/// Where a tool's handlers send records of type `T`.
+pub trait Emit<T> {
+    /// Emits `rec`, stamped `now_ns`; a full buffer is counted as lost.
+    fn emit(rec: &T, now_ns: u64);
+}
+
+/// Through the ring buffer `EVENTS`.
+pub struct RingOut;
+
+impl<T: Copy + 'static> Emit<T> for RingOut {
+    #[inline(always)]
+    fn emit(rec: &T, now_ns: u64) {
+        let Some(mut entry) = EVENTS.reserve::<T>(0) else {
+            count_lost(LostReason::RingBufFull);
+            return;
+        };
+        entry.write(*rec);
+        submit(entry, now_ns);
+    }
+}
+
+/// Declares `CPU_RECORDS` and `CPU_HEADS` for records of type `$t` in a
+/// tool's binary (maps declared here would be created for every tool),
+/// and `$name`, the [`Emit`] that writes to them. User space sizes both.
+#[macro_export]
+macro_rules! cpu_records {
+    ($name:ident: $t:ty) => {
+        #[aya_ebpf::macros::map]
+        static CPU_RECORDS: aya_ebpf::maps::Array<ebpftop_common::cpu_records::CpuSlot<$t>> =
+            aya_ebpf::maps::Array::with_max_entries(1, aya_ebpf::bindings::BPF_F_MMAPABLE);
+        #[aya_ebpf::macros::map]
+        static CPU_HEADS: aya_ebpf::maps::Array<u64> =
+            aya_ebpf::maps::Array::with_max_entries(1, aya_ebpf::bindings::BPF_F_MMAPABLE);
+        struct $name;
+        impl $crate::records::Emit<$t> for $name {
+            #[inline(always)]
+            fn emit(rec: &$t, now_ns: u64) {
+                $crate::records::emit_to(&CPU_RECORDS, &CPU_HEADS, rec, now_ns);
+            }
+        }
+    };
+}
+
+/// Writes `rec` into this CPU's slots of `records`, with its head and
+/// tail in `heads`.
+#[inline(always)]
+pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T, now_ns: u64) {
+    // SAFETY: a plain static, set before load and never written here.
+    let slots = unsafe { core::ptr::read_volatile(&raw const CPU_SLOTS) };
+    // SAFETY: helper call without arguments (inlined by the verifier).
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    let (Some(head), Some(tail)) = (
+        heads.get_ptr_mut(cpu * WORDS_PER_CPU + HEAD),
+        heads.get_ptr_mut(cpu * WORDS_PER_CPU + TAIL),
+    ) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    // SAFETY: map values, written by the reader (tail) and by writers on
+    // this CPU (head), only as whole aligned u64s.
+    let t = unsafe { core::ptr::read_volatile(tail) };
+    let Some(h) = take_slot(head, t, slots).or_else(|| take_slot(head, t, slots)) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    // The area has `slots` slots for every CPU the head map has words
+    // for: the lookup fails for no slot of a CPU that got this far.
+    let index = (cpu as u64 * slots + (h & (slots - 1))) as u32;
+    let Some(slot) = records.get_ptr_mut(index) else {
+        count_lost(LostReason::RingBufFull);
+        return;
+    };
+    // SAFETY: slot `h` is ours until its seq says it is complete.
+    unsafe {
+        (&raw mut (*slot).rec).write(*rec);
+        let seq = &raw mut (*slot).seq;
+        // The reader must see the record's stores before the seq's. Where
+        // the CPU keeps stores in order (x86), a plain store after a
+        // compiler barrier (an empty asm block clobbers memory) is enough,
+        // and it does not wait for the record's cache lines as a locked
+        // exchange would.
+        if core::ptr::read_volatile(&raw const CPU_STORES_ORDERED) != 0 {
+            core::arch::asm!("");
+            core::ptr::write_volatile(seq, h + 1);
+        } else {
+            atomic_xchg::<u64, { SeqCst }>(seq, h + 1);
+        }
+    }
+    ring_doorbell(h.wrapping_sub(t) >= slots / 4, now_ns);
+}
+
+/// Takes the next slot of a CPU whose reader has consumed `tail`: its
+/// number, or `None` when the area is full or a writer nested on this
+/// CPU took it first (then, once more, the caller tries again).
+#[inline(always)]
+fn take_slot(head: *mut u64, tail: u64, slots: u64) -> Option<u64> {
+    // SAFETY: a map value, only ever written as a whole aligned u64.
+    let h = unsafe { core::ptr::read_volatile(head) };
+    if h.wrapping_sub(tail) >= slots {
+        return None;
+    }
+    // SAFETY: as above; compare-and-swap, atomic against nested writers.
+    let (seen, ok) = unsafe { atomic_cxchg::<u64, { SeqCst }, { SeqCst }>(head, h, h + 1) };
+    (ok && seen == h).then_some(h)
+}
