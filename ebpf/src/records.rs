@@ -2,7 +2,7 @@
 //! instead of the ring buffer. A ring buffer record costs two helper calls
 //! and a lock taken with interrupts off, about 120 ns on a VM with
 //! retpolines; here the map lookups are inlined by the verifier and a
-//! record costs two atomic instructions and its copy. Needs BPF atomics
+//! record costs a compare-and-swap, its copy and a store. Needs BPF atomics
 //! (Linux 5.12): programs for older kernels emit through [`RingOut`].
 //!
 //! A tool declares its area with [`cpu_records!`] and writes through the
@@ -19,12 +19,13 @@ use ebpftop_common::{
 use crate::{EVENTS, count_lost, ring_doorbell, submit};
 
 /// Slots per CPU in the area, a power of two; set by user space, which
-/// sizes the maps to match. 0 (not set) loses every record, counted.
+/// sizes the maps to match. 0 (not set) loses every record, counted, as
+/// does a CPU beyond the maps' size.
 #[unsafe(no_mangle)]
 static CPU_SLOTS: u64 = 0;
 
-/// Set by user space where the CPU keeps stores in order, as seen by other
-/// CPUs (x86's TSO).
+/// Set by user space where the kernel's CPU keeps stores in order, as seen
+/// by other CPUs (x86's TSO).
 #[unsafe(no_mangle)]
 static CPU_STORES_ORDERED: u64 = 0;
 
@@ -86,6 +87,15 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
         count_lost(LostReason::RingBufFull);
         return;
     };
+    // A slot taken is published whatever happens, or the reader would wait
+    // for it for ever: make sure now that this CPU's last slot exists.
+    if records
+        .get_ptr_mut((cpu as u64 * slots + slots - 1) as u32)
+        .is_none()
+    {
+        count_lost(LostReason::RingBufFull);
+        return;
+    }
     // SAFETY: map values, written by the reader (tail) and by writers on
     // this CPU (head), only as whole aligned u64s.
     let t = unsafe { core::ptr::read_volatile(tail) };
@@ -93,11 +103,9 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
         count_lost(LostReason::RingBufFull);
         return;
     };
-    // The area has `slots` slots for every CPU the head map has words
-    // for: the lookup fails for no slot of a CPU that got this far.
+    // Cannot fail: this CPU's last slot exists (checked above).
     let index = (cpu as u64 * slots + (h & (slots - 1))) as u32;
     let Some(slot) = records.get_ptr_mut(index) else {
-        count_lost(LostReason::RingBufFull);
         return;
     };
     // SAFETY: slot `h` is ours until its seq says it is complete.
@@ -121,7 +129,8 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
 
 /// Takes the next slot of a CPU whose reader has consumed `tail`: its
 /// number, or `None` when the area is full or a writer nested on this
-/// CPU took it first (then, once more, the caller tries again).
+/// CPU took it first (then, once more, the caller tries again; losing
+/// twice in a row to nested writers is counted as a full area).
 #[inline(always)]
 fn take_slot(head: *mut u64, tail: u64, slots: u64) -> Option<u64> {
     // SAFETY: a map value, only ever written as a whole aligned u64.

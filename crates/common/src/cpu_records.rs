@@ -21,8 +21,10 @@ pub const TAIL: u32 = 8;
 /// A record of this 8-byte value in the tool's ring buffer only wakes the
 /// reader: records in the areas wake nobody by themselves.
 pub const DOORBELL: u64 = u64::from_le_bytes(*b"doorbell");
-/// Fewest and most slots per CPU: the areas take about as much memory as
-/// the ring buffer they stand in for, spread over the CPUs.
+/// Fewest and most slots per CPU. Like perf buffers, the areas grow with
+/// the CPU count: at least `MIN_SLOTS` records each, so that one busy CPU
+/// has room for a burst between polls (the reader is woken once an area
+/// is a quarter full).
 pub const MIN_SLOTS: u64 = 512;
 pub const MAX_SLOTS: u64 = 16384;
 
@@ -35,10 +37,11 @@ pub struct CpuSlot<T> {
     pub rec: T,
 }
 
-/// Slots per CPU for records of about 256 bytes in `budget_bytes` over
-/// `cpus` CPUs: a power of two within [`MIN_SLOTS`, `MAX_SLOTS`].
+/// Slots per CPU for records of about 128 bytes (a TCP event takes 144
+/// with its `seq`) in `budget_bytes` over `cpus` CPUs: a power of two
+/// within [`MIN_SLOTS`, `MAX_SLOTS`].
 pub fn slots_per_cpu(budget_bytes: u64, cpus: u64) -> u64 {
-    let fit = budget_bytes / 256 / cpus.max(1);
+    let fit = budget_bytes / 128 / cpus.max(1);
     let pow = if fit == 0 {
         1
     } else {
@@ -53,8 +56,9 @@ mod tests {
 
     #[test]
     fn slots_are_a_power_of_two_within_bounds() {
-        assert_eq!(slots_per_cpu(1 << 22, 2), 8192);
-        assert_eq!(slots_per_cpu(1 << 22, 3), 4096);
+        assert_eq!(slots_per_cpu(1 << 22, 2), 16384);
+        assert_eq!(slots_per_cpu(1 << 22, 3), 8192);
+        assert_eq!(slots_per_cpu(1 << 22, 32), 1024);
         assert_eq!(slots_per_cpu(1 << 22, 512), MIN_SLOTS);
         assert_eq!(slots_per_cpu(1 << 30, 1), MAX_SLOTS);
         assert_eq!(slots_per_cpu(0, 0), MIN_SLOTS);

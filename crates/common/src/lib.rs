@@ -142,7 +142,7 @@ impl TaskOffsets {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LostReason {
-    /// The ring buffer was full.
+    /// The ring buffer (or a per-CPU record area) was full.
     RingBufFull = 0,
     /// A map holding in-flight state (e.g. syscall arguments between enter
     /// and exit) was full, so the event could not be completed.

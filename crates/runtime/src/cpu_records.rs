@@ -51,6 +51,27 @@ impl Mapping {
         })
     }
 
+    /// Zeroed private memory standing in for a map, for tests.
+    #[cfg(test)]
+    fn anonymous(len: usize) -> Self {
+        // SAFETY: a fresh anonymous mapping.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        Mapping {
+            ptr: NonNull::new(ptr.cast()).unwrap(),
+            len,
+        }
+    }
+
     /// The u64 at byte `offset`, as an atomic: the kernel writes it too.
     fn word(&self, offset: usize) -> &AtomicU64 {
         assert!(offset.is_multiple_of(8) && offset + 8 <= self.len);
@@ -67,13 +88,6 @@ impl Drop for Mapping {
     }
 }
 
-/// Where one committed record is, and its time, for merging.
-#[derive(Clone, Copy)]
-struct Pending {
-    ts_ns: u64,
-    offset: usize,
-}
-
 /// A tool's per-CPU record areas, mapped.
 pub struct CpuRecords {
     records: Mapping,
@@ -84,12 +98,11 @@ pub struct CpuRecords {
     stride: usize,
     /// Bytes of the record in a slot, after its `seq`.
     record_len: usize,
-    /// Each CPU's next slot to read: ahead of its published tail while a
-    /// batch is being delivered.
+    /// Each CPU's tail: the next slot to read.
     next: Vec<u64>,
-    batch: Vec<Pending>,
+    /// Each CPU's committed records past its tail, as (time, offset).
+    runs: Vec<Vec<(u64, usize)>>,
 }
-
 // SAFETY: the mappings are plain shared memory, owned by this value.
 unsafe impl Send for CpuRecords {}
 
@@ -123,22 +136,40 @@ impl CpuRecords {
             return Err(Error::Map(format!("CPU_RECORDS: {slots} slots per CPU")));
         }
         let stride = value_size.next_multiple_of(8);
-        let records_map =
-            Mapping::new(&records, page_round(entries * stride), false, "CPU_RECORDS")?;
+        let bytes = entries
+            .checked_mul(stride)
+            .ok_or_else(|| Error::Map(format!("CPU_RECORDS: {entries} x {stride} bytes")))?;
+        let records_map = Mapping::new(&records, page_round(bytes), false, "CPU_RECORDS")?;
         let heads_map = Mapping::new(&heads, page_round(words * 8), true, "CPU_HEADS")?;
-        let next = (0..cpus)
-            .map(|cpu| heads_map.word(Self::tail_at(cpu)).load(Ordering::Acquire))
-            .collect();
-        Ok(CpuRecords {
-            records: records_map,
-            heads: heads_map,
+        Ok(Self::with_mappings(
+            records_map,
+            heads_map,
             cpus,
             slots,
-            stride,
+            value_size,
+        ))
+    }
+
+    fn with_mappings(
+        records: Mapping,
+        heads: Mapping,
+        cpus: usize,
+        slots: u64,
+        value_size: usize,
+    ) -> Self {
+        let next = (0..cpus)
+            .map(|cpu| heads.word(Self::tail_at(cpu)).load(Ordering::Acquire))
+            .collect();
+        CpuRecords {
+            records,
+            heads,
+            cpus,
+            slots,
+            stride: value_size.next_multiple_of(8),
             record_len: value_size - 8,
             next,
-            batch: Vec::new(),
-        })
+            runs: vec![Vec::new(); cpus],
+        }
     }
 
     fn tail_at(cpu: usize) -> usize {
@@ -149,19 +180,20 @@ impl CpuRecords {
         (cpu * self.slots as usize + (n & (self.slots - 1)) as usize) * self.stride
     }
 
-    /// Takes up to `max` committed records, oldest first across CPUs
-    /// (each CPU's in the order they were taken), and hands each to
-    /// `deliver`; then frees their slots for the writers. A record whose
-    /// writer is still busy ends its CPU's batch: it comes next time.
+    /// Delivers up to `max` committed records to `deliver`, merging the
+    /// CPUs' runs by time (each CPU's in the order its slots were taken),
+    /// then frees the delivered slots for the writers. A record whose
+    /// writer is still busy ends its CPU's run: it comes next time.
     pub fn drain<E>(
         &mut self,
         max: usize,
         mut deliver: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
-        self.batch.clear();
         for cpu in 0..self.cpus {
+            let mut run = std::mem::take(&mut self.runs[cpu]);
+            run.clear();
             let mut n = self.next[cpu];
-            while self.batch.len() < max {
+            while run.len() < max {
                 let at = self.slot_at(cpu, n);
                 // Acquire: the record's bytes are complete once seq says so.
                 if self.records.word(at).load(Ordering::Acquire) != n.wrapping_add(1) {
@@ -169,35 +201,134 @@ impl CpuRecords {
                 }
                 // Every record starts with an `EventHeader`, its time first.
                 let ts_ns = self.records.word(at + 8).load(Ordering::Relaxed);
-                self.batch.push(Pending {
-                    ts_ns,
-                    offset: at + 8,
-                });
+                run.push((ts_ns, at + 8));
                 n += 1;
             }
-            self.next[cpu] = n;
+            // Reversed: the oldest pops off the end.
+            run.reverse();
+            self.runs[cpu] = run;
         }
-        // Stable: records of one CPU with one time keep their order.
-        self.batch.sort_by_key(|p| p.ts_ns);
-        let mut result = Ok(self.batch.len());
-        for p in &self.batch {
+        let mut delivered = 0;
+        let mut result = Ok(());
+        while delivered < max {
+            let Some(cpu) = (0..self.cpus)
+                .filter(|&c| !self.runs[c].is_empty())
+                .min_by_key(|&c| self.runs[c].last().map(|r| r.0))
+            else {
+                break;
+            };
+            let (_, offset) = self.runs[cpu].pop().expect("a run that is not empty");
             // SAFETY: in the mapping; the slot stays ours until the tail
             // below passes it.
             let rec = unsafe {
-                std::slice::from_raw_parts(self.records.ptr.as_ptr().add(p.offset), self.record_len)
+                std::slice::from_raw_parts(self.records.ptr.as_ptr().add(offset), self.record_len)
             };
             if let Err(e) = deliver(rec) {
                 result = Err(e);
                 break;
             }
+            self.next[cpu] += 1;
+            delivered += 1;
         }
-        // Even after a failed delivery: the loop is ending, and writers
-        // should not count losses for records it already took.
+        // Only what was delivered: the rest stays for next time.
         for cpu in 0..self.cpus {
             self.heads
                 .word(Self::tail_at(cpu))
                 .store(self.next[cpu], Ordering::Release);
         }
-        result
+        result.map(|()| delivered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLOTS: u64 = 4;
+    /// seq, then a record of a time and one more word.
+    const VALUE: usize = 24;
+
+    fn areas(cpus: usize) -> CpuRecords {
+        let records = Mapping::anonymous(cpus * SLOTS as usize * VALUE);
+        let heads = Mapping::anonymous(cpus * WORDS_PER_CPU as usize * 8);
+        CpuRecords::with_mappings(records, heads, cpus, SLOTS, VALUE)
+    }
+
+    /// What a writer on `cpu` does for its `n`th record.
+    fn write(a: &CpuRecords, cpu: usize, n: u64, ts: u64, commit: bool) {
+        let at = a.slot_at(cpu, n);
+        a.records.word(at + 8).store(ts, Ordering::Relaxed);
+        a.records.word(at + 16).store(cpu as u64, Ordering::Relaxed);
+        if commit {
+            a.records.word(at).store(n + 1, Ordering::Release);
+        }
+    }
+
+    fn take(a: &mut CpuRecords, max: usize) -> Vec<(u64, u64)> {
+        let mut got = Vec::new();
+        a.drain::<()>(max, |r| {
+            let w = |i: usize| u64::from_ne_bytes(r[i..i + 8].try_into().unwrap());
+            got.push((w(0), w(8)));
+            Ok(())
+        })
+        .unwrap();
+        got
+    }
+
+    fn tail(a: &CpuRecords, cpu: usize) -> u64 {
+        a.heads
+            .word(CpuRecords::tail_at(cpu))
+            .load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn merges_cpus_by_time_and_frees_only_what_it_delivered() {
+        let mut a = areas(2);
+        write(&a, 0, 0, 10, true);
+        write(&a, 0, 1, 30, true);
+        write(&a, 1, 0, 20, true);
+        write(&a, 1, 1, 40, true);
+        assert_eq!(take(&mut a, 3), [(10, 0), (20, 1), (30, 0)]);
+        assert_eq!((tail(&a, 0), tail(&a, 1)), (2, 1));
+        assert_eq!(take(&mut a, 10), [(40, 1)]);
+        assert_eq!((tail(&a, 0), tail(&a, 1)), (2, 2));
+        assert!(take(&mut a, 10).is_empty());
+    }
+
+    #[test]
+    fn waits_for_a_slot_still_being_written() {
+        let mut a = areas(1);
+        write(&a, 0, 0, 10, true);
+        write(&a, 0, 1, 20, false);
+        write(&a, 0, 2, 30, true);
+        assert_eq!(take(&mut a, 10), [(10, 0)]);
+        write(&a, 0, 1, 20, true);
+        assert_eq!(take(&mut a, 10), [(20, 0), (30, 0)]);
+        assert_eq!(tail(&a, 0), 3);
+    }
+
+    #[test]
+    fn slots_are_reused_lap_after_lap() {
+        let mut a = areas(1);
+        for n in 0..3 * SLOTS {
+            write(&a, 0, n, n, true);
+            assert_eq!(take(&mut a, 10), [(n, 0)]);
+        }
+        // A slot from the last lap is not taken for one of this lap.
+        assert!(take(&mut a, 10).is_empty());
+    }
+
+    #[test]
+    fn a_failed_delivery_frees_nothing_it_did_not_deliver() {
+        let mut a = areas(1);
+        write(&a, 0, 0, 10, true);
+        write(&a, 0, 1, 20, true);
+        let mut calls = 0;
+        let r = a.drain(10, |_| {
+            calls += 1;
+            if calls == 2 { Err("gone") } else { Ok(()) }
+        });
+        assert_eq!(r, Err("gone"));
+        assert_eq!(tail(&a, 0), 1);
     }
 }

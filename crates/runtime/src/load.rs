@@ -87,14 +87,17 @@ impl ToolObject {
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
         let fill_check_bytes = (wakeup_bytes / (2 * cpus)).max(1);
         loader.override_global("FILL_CHECK_BYTES", &fill_check_bytes, false);
-        // Per-CPU record areas, where a tool has them: about the ring's
-        // size in all. The kernel numbers CPUs up to the possible count.
-        let slots = cpu_records::slots_per_cpu(u64::from(opts.ring_bytes), cpus);
+        // Per-CPU record areas, where a tool has them, for every CPU number
+        // the kernel may use.
+        let ids = cpu_ids();
+        let slots = cpu_records::slots_per_cpu(u64::from(opts.ring_bytes), ids);
         loader.override_global("CPU_SLOTS", &slots, false);
-        let stores_ordered = u64::from(cfg!(any(target_arch = "x86_64", target_arch = "x86")));
+        let stores_ordered = u64::from(kernel_stores_ordered());
         loader.override_global("CPU_STORES_ORDERED", &stores_ordered, false);
-        loader.map_max_entries("CPU_RECORDS", (cpus * slots) as u32);
-        loader.map_max_entries("CPU_HEADS", cpus as u32 * cpu_records::WORDS_PER_CPU);
+        let records = u32::try_from(ids * slots)
+            .map_err(|_| Error::BadInput(format!("{ids} CPUs: too many for record areas")))?;
+        loader.map_max_entries("CPU_RECORDS", records);
+        loader.map_max_entries("CPU_HEADS", ids as u32 * cpu_records::WORDS_PER_CPU);
         let mut ebpf = loader.load(self.bytes).map_err(|e| {
             Error::Load(format!(
                 "{}: {}",
@@ -157,6 +160,41 @@ impl ToolObject {
             lost,
         })
     }
+}
+
+/// One more than the highest CPU number the kernel may use (possible
+/// CPUs, which may have gaps), or the configured count if that is unknown.
+fn cpu_ids() -> u64 {
+    std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|s| highest_cpu(&s))
+        .map(|n| n + 1)
+        // SAFETY: sysconf has no preconditions.
+        .unwrap_or_else(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as u64)
+}
+
+/// The highest number in a CPU list such as `0-3,8,10-11`.
+fn highest_cpu(list: &str) -> Option<u64> {
+    list.trim()
+        .split(',')
+        .map(|r| r.rsplit('-').next()?.trim().parse::<u64>().ok())
+        .try_fold(0, |max, n| Some(max.max(n?)))
+}
+
+/// Whether the kernel's CPU keeps stores in order as other CPUs see them
+/// (x86), asked of the kernel: this binary may run emulated.
+fn kernel_stores_ordered() -> bool {
+    // SAFETY: uname fills the struct we pass.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return false;
+    }
+    // SAFETY: uname NUL-terminates its fields.
+    let machine = unsafe { std::ffi::CStr::from_ptr(u.machine.as_ptr()) };
+    matches!(
+        machine.to_bytes(),
+        b"x86_64" | b"i386" | b"i486" | b"i586" | b"i686"
+    )
 }
 
 fn kernel_release() -> String {
@@ -233,5 +271,19 @@ fn hide_kernel_btf_on_this_thread() -> bool {
                 libc::MS_BIND,
                 std::ptr::null(),
             ) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highest_cpu;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(highest_cpu("0-3\n"), Some(3));
+        assert_eq!(highest_cpu("0"), Some(0));
+        assert_eq!(highest_cpu("0-3,8,10-11"), Some(11));
+        assert_eq!(highest_cpu("0,x"), None);
+        assert_eq!(highest_cpu(""), None);
     }
 }
