@@ -27,49 +27,30 @@ impl Mapping {
         } else {
             libc::PROT_READ
         };
-        // SAFETY: mapping a map fd we hold, at offset 0, for `len` bytes
-        // the map has (the caller computed them from its size).
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                libc::MAP_SHARED,
-                map.fd().as_fd().as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(Error::Io(
-                format!("mapping {what}"),
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(Mapping {
-            ptr: NonNull::new(ptr.cast()).expect("mmap returned NULL without failing"),
-            len,
-        })
+        let fd = map.fd().as_fd().as_raw_fd();
+        Self::mmap(len, prot, libc::MAP_SHARED, fd)
+            .map_err(|e| Error::Io(format!("mapping {what}"), e))
     }
 
     /// Zeroed private memory standing in for a map, for tests.
     #[cfg(test)]
     fn anonymous(len: usize) -> Self {
-        // SAFETY: a fresh anonymous mapping.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(ptr, libc::MAP_FAILED);
-        Mapping {
-            ptr: NonNull::new(ptr.cast()).unwrap(),
-            len,
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        Self::mmap(len, libc::PROT_READ | libc::PROT_WRITE, flags, -1).unwrap()
+    }
+
+    /// `len` bytes of `fd` (a map we hold, sized by the caller from the
+    /// map's own size) or of anonymous memory, at offset 0.
+    fn mmap(len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Result<Self> {
+        // SAFETY: a fresh mapping, of bytes the map has; unmapped on drop.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
         }
+        Ok(Mapping {
+            ptr: NonNull::new(ptr.cast()).expect("mmap returned NULL without failing"),
+            len,
+        })
     }
 
     /// The u64 at byte `offset`, as an atomic: the kernel writes it too.
