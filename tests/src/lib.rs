@@ -12,6 +12,7 @@ use std::{
 };
 
 pub mod sched;
+pub mod tracepoint_count;
 
 /// The one place that says the integration tests need root.
 pub fn require_root() {
