@@ -167,6 +167,9 @@ fn tcp(args: &BenchArgs) -> Result<()> {
     let ours: LineTest = |l| l.contains(r#""ebpftop-bench""#);
     let per_pair =
         |(wall, cpu): (u64, Duration)| (wall as f64 / n as f64, cpu.as_nanos() as f64 / n as f64);
+    // Every run's (wall, CPU) per pair, untraced and traced: the host only
+    // ever slows a run down, so the fastest runs are the least disturbed.
+    let (mut untraced_runs, mut traced_runs) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         eprintln!("bench: round {round}/{}: untraced", args.rounds);
         let before = per_pair(time_workload_cpu(&workload, &pairs)?);
@@ -190,6 +193,8 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         // round does not count as overhead.
         eprintln!("bench: round {round}/{}: untraced again", args.rounds);
         let after = per_pair(time_workload_cpu(&workload, &pairs)?);
+        untraced_runs.extend([before, after]);
+        traced_runs.push(traced);
         let base = ((before.0 + after.0) / 2.0, (before.1 + after.1) / 2.0);
         report.add("ns per connect+accept+close", 0, base.0);
         report.add("ns per connect+accept+close", 1, traced.0);
@@ -228,6 +233,28 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         report.add("  as % of the untraced pair", 1, bpf_ns / base.0 * 100.0);
     }
     report.print();
+    report.print_quartiles(&[
+        "overhead (%)",
+        "overhead in workload CPU (%)",
+        "  as % of the untraced pair",
+    ]);
+    let fastest = |runs: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
+        runs.iter().map(f).fold(f64::INFINITY, f64::min)
+    };
+    for (what, f) in [
+        ("ns per pair", (|r| r.0) as fn(&(f64, f64)) -> f64),
+        ("workload CPU ns per pair", |r| r.1),
+    ] {
+        let (u, t) = (fastest(&untraced_runs, f), fastest(&traced_runs, f));
+        println!(
+            "fastest run, {what}: untraced {} (of {}), traced {} (of {}): overhead {:.2}%",
+            fmt(u),
+            untraced_runs.len(),
+            fmt(t),
+            traced_runs.len(),
+            (t / u - 1.0) * 100.0
+        );
+    }
     println!(
         "The BPF program times come from a third run with the kernel's run-time statistics \
          on (two clock reads per program run, included)."
@@ -987,6 +1014,30 @@ impl Report {
         self.rows[i].1[col].push(v);
     }
 
+    /// The first and third quartiles of `row`'s samples in column `col`:
+    /// how far rounds scatter around the median.
+    fn quartiles(&self, row: &str, col: usize) -> Option<(f64, f64)> {
+        let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
+        let mut v = cols[col].clone();
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let x = q * (v.len() - 1) as f64;
+            let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+            v[lo] + (v[hi] - v[lo]) * (x - lo as f64)
+        };
+        (!v.is_empty()).then(|| (at(0.25), at(0.75)))
+    }
+
+    /// One line per row: the middle half of ours's rounds.
+    fn print_quartiles(&self, rows: &[&str]) {
+        for row in rows {
+            if let Some((q1, q3)) = self.quartiles(row, 1) {
+                let row = row.trim();
+                println!("{row}: middle half of rounds {} to {}", fmt(q1), fmt(q3));
+            }
+        }
+    }
+
     fn ratio(&self, row: &str) -> Option<f64> {
         let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
         Some(median(&cols[1])? / median(&cols[2])?).filter(|r| r.is_finite())
@@ -1043,6 +1094,19 @@ fn fmt(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::lost_count;
+
+    #[test]
+    fn quartiles_interpolate() {
+        let mut r = super::Report::new(String::new());
+        for v in [4.0, 1.0, 3.0, 2.0, 5.0] {
+            r.add("x", 1, v);
+        }
+        assert_eq!(r.quartiles("x", 1), Some((2.0, 4.0)));
+        r.add("x", 1, 6.0);
+        assert_eq!(r.quartiles("x", 1), Some((2.25, 4.75)));
+        assert_eq!(r.quartiles("x", 2), None);
+        assert_eq!(r.quartiles("y", 1), None);
+    }
 
     #[test]
     fn lost_reports() {
