@@ -5,6 +5,7 @@ pub mod disks;
 pub mod errno;
 pub mod flags;
 pub mod histogram;
+pub mod json_line;
 pub mod loglinear;
 pub mod record;
 pub mod signal;

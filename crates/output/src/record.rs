@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use crate::{table::Row, text::Comm};
+use crate::{json_line::JsonLine, table::Row, text::Comm};
 
 /// Fields every event carries.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
@@ -35,6 +35,12 @@ pub trait Record: Serialize {
     fn common(&self) -> &Common;
     /// Writes the tool's table cells, in the order of its columns.
     fn row(&self, row: &mut Row<'_>);
+    /// Writes the JSON fields after `event` directly, for records on hot
+    /// paths, and says so; by default serde writes the record. What it
+    /// writes must be what serde writes (see [`crate::json_line`]).
+    fn json_fields(&self, _line: &mut JsonLine<'_>) -> bool {
+        false
+    }
 }
 
 /// The JSON line for a record: `event` first, then the record's fields.

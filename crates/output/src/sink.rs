@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Stdout, Write};
 
 use crate::{
     histogram::{LatencySummary, Log2Hist, Unit},
+    json_line,
     record::{Lost, Record, Tagged},
     table::{Column, Row, header_line},
 };
@@ -26,6 +27,8 @@ pub struct Output<W: Write = Stdout> {
     cols: Vec<Column>,
     line: String,
     scratch: String,
+    /// A JSON line being built.
+    json: Vec<u8>,
     clock: LocalTime,
 }
 
@@ -54,6 +57,7 @@ impl<W: Write> Output<W> {
             cols,
             line: String::with_capacity(256),
             scratch: String::with_capacity(256),
+            json: Vec::with_capacity(512),
             clock: LocalTime::default(),
         }
     }
@@ -72,14 +76,12 @@ impl<W: Write> Output<W> {
 
     pub fn emit<R: Record>(&mut self, r: &R) -> io::Result<()> {
         if self.opts.json {
-            serde_json::to_writer(
-                &mut self.w,
-                &Tagged {
-                    event: R::EVENT,
-                    record: r,
-                },
-            )?;
-            return self.w.write_all(b"\n");
+            // A whole line in a reused buffer, then one copy: nothing
+            // partial is written if a record fails to serialize.
+            if !json_line::fast_line(r, &mut self.json) {
+                json_line::serde_line(r, &mut self.json)?;
+            }
+            return self.w.write_all(&self.json);
         }
         self.line.clear();
         let common = *r.common();
@@ -99,8 +101,7 @@ impl<W: Write> Output<W> {
     /// stderr for tables (so the table stays parseable).
     pub fn lost(&mut self, ts_ns: u64, count: u64, total: u64, reason: &str) -> io::Result<()> {
         if self.opts.json {
-            serde_json::to_writer(
-                &mut self.w,
+            json_line::value_line(
                 &Lost {
                     event: "lost",
                     ts_ns,
@@ -108,8 +109,9 @@ impl<W: Write> Output<W> {
                     total,
                     reason,
                 },
+                &mut self.json,
             )?;
-            self.w.write_all(b"\n")
+            self.w.write_all(&self.json)
         } else {
             self.w.flush()?;
             eprintln!("{}: {count} events lost ({reason})", self.tool);
@@ -128,8 +130,8 @@ impl<W: Write> Output<W> {
         event: &'static str,
         v: &T,
     ) -> io::Result<()> {
-        serde_json::to_writer(&mut self.w, &Tagged { event, record: v })?;
-        self.w.write_all(b"\n")
+        json_line::value_line(&Tagged { event, record: v }, &mut self.json)?;
+        self.w.write_all(&self.json)
     }
 
     /// A table row in the tool's columns, built by `f` (aggregating tools,

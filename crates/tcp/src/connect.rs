@@ -2,7 +2,7 @@
 //! how it ended and how long the handshake took.
 
 use ebpftop_common::tcp::{TcpEvent, state};
-use ebpftop_output::{Column, Common, Record, Row, errno::errno_name};
+use ebpftop_output::{Column, Common, Record, Row, errno::errno_name, json_line::JsonLine};
 use ebpftop_runtime::Clock;
 use serde::Serialize;
 
@@ -66,6 +66,16 @@ impl Record for ConnectRecord {
             row.cell(self.result);
         }
     }
+
+    fn json_fields(&self, line: &mut JsonLine<'_>) -> bool {
+        line.common(&self.common);
+        self.ep.json(line);
+        line.str("result", self.result)
+            .int("errno", self.errno)
+            .opt_str("error", self.error)
+            .int("latency_ns", self.latency_ns);
+        true
+    }
 }
 
 /// What a connect's end state and `sk_err` say happened.
@@ -107,7 +117,36 @@ impl ConnectRecord {
 
 #[cfg(test)]
 mod tests {
+    use ebpftop_output::json_line::{fast_line, serde_line};
+
     use super::*;
+
+    #[test]
+    fn direct_json_is_what_serde_writes() {
+        for (common, ep) in crate::json_samples() {
+            for (result, errno, error) in [
+                ("connected", 0, None),
+                ("refused", libc::ECONNREFUSED, Some("ECONNREFUSED")),
+            ] {
+                let r = ConnectRecord {
+                    common,
+                    ep,
+                    result,
+                    errno,
+                    error,
+                    latency_ns: 40175,
+                    show_latency: false,
+                };
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                assert!(fast_line(&r, &mut fast));
+                serde_line(&r, &mut slow).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&fast),
+                    String::from_utf8_lossy(&slow)
+                );
+            }
+        }
+    }
 
     #[test]
     fn results() {

@@ -12,7 +12,7 @@ use ebpftop_common::{
     EventHeader,
     tcp::{AF_INET, AF_INET6, SockOffsets, TcpConfig, TcpEndpoints, TcpEvent},
 };
-use ebpftop_output::{Comm, Common};
+use ebpftop_output::{Comm, Common, json_line::JsonLine};
 use ebpftop_runtime::{Clock, Error, field_offset, kernel_btf, read_record, tracefs};
 use serde::Serialize;
 
@@ -299,6 +299,54 @@ pub struct Endpoints {
     pub sport: u16,
     pub daddr: IpAddr,
     pub dport: u16,
+}
+
+/// Common fields and endpoints with awkward text and both address
+/// families, for tests of records' direct JSON.
+#[doc(hidden)]
+pub fn json_samples() -> Vec<(Common, Endpoints)> {
+    let comms: [&[u8]; 3] = [b"curl", b"a\"b\\c\n\x01\xff\xfe\x7f", b"0123456789abcdef"];
+    let eps = [
+        ("127.0.0.1", 50706, "10.255.0.9", 443),
+        ("::1", 0, "fe80::1:2", 65535),
+    ];
+    let mut out = Vec::new();
+    for (i, c) in comms.iter().enumerate() {
+        for (s, sp, d, dp) in eps {
+            let mut comm = [0u8; 16];
+            comm[..c.len()].copy_from_slice(c);
+            let saddr: std::net::IpAddr = s.parse().unwrap();
+            out.push((
+                Common {
+                    ts_ns: u64::MAX - i as u64,
+                    pid: 1178,
+                    tid: u32::MAX,
+                    comm: Comm(comm),
+                    uid: 0,
+                    cgroup_id: 1 << 40,
+                },
+                Endpoints {
+                    ip: if saddr.is_ipv4() { 4 } else { 6 },
+                    saddr,
+                    sport: sp,
+                    daddr: d.parse().unwrap(),
+                    dport: dp,
+                },
+            ));
+        }
+    }
+    out
+}
+
+impl Endpoints {
+    /// The fields as serde writes them, for records' direct JSON.
+    pub fn json(&self, line: &mut JsonLine<'_>) {
+        line.int("ip", self.ip)
+            .ip("saddr", self.saddr)
+            .int("sport", self.sport)
+            .ip("daddr", self.daddr)
+            .int("dport", self.dport);
+    }
 }
 
 impl From<&TcpEndpoints> for Endpoints {

@@ -2,7 +2,7 @@
 //! by the tcplife command and the dashboard.
 
 use ebpftop_common::tcp::TcpEvent;
-use ebpftop_output::{Common, Record, Row};
+use ebpftop_output::{Common, Record, Row, json_line::JsonLine};
 use ebpftop_runtime::{Clock, Hook, ToolObject, embedded_object};
 use ebpftop_tcp::{Endpoints, common, state_change_hook};
 use serde::Serialize;
@@ -44,6 +44,15 @@ impl Record for LifeRecord {
             .cell(self.rx_bytes / 1024)
             .cell(format_args!("{:.2}", self.duration_ns as f64 / 1e6));
     }
+
+    fn json_fields(&self, line: &mut JsonLine<'_>) -> bool {
+        line.common(&self.common);
+        self.ep.json(line);
+        line.int("tx_bytes", self.tx_bytes)
+            .int("rx_bytes", self.rx_bytes)
+            .int("duration_ns", self.duration_ns);
+        true
+    }
 }
 
 impl LifeRecord {
@@ -54,6 +63,33 @@ impl LifeRecord {
             tx_bytes: e.tx_bytes,
             rx_bytes: e.rx_bytes,
             duration_ns: e.span_ns,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ebpftop_output::json_line::{fast_line, serde_line};
+
+    use super::*;
+
+    #[test]
+    fn direct_json_is_what_serde_writes() {
+        for (common, ep) in ebpftop_tcp::json_samples() {
+            let r = LifeRecord {
+                common,
+                ep,
+                tx_bytes: 1 << 20,
+                rx_bytes: 0,
+                duration_ns: u64::MAX,
+            };
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            assert!(fast_line(&r, &mut fast));
+            serde_line(&r, &mut slow).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&slow)
+            );
         }
     }
 }
