@@ -168,6 +168,19 @@ pub fn fast_line<R: Record>(r: &R, out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// For records' tests: `r`'s direct line, which must exist and be
+/// byte for byte its serde line.
+#[doc(hidden)]
+pub fn assert_direct_is_serde<R: Record>(r: &R) {
+    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+    assert!(fast_line(r, &mut fast), "no direct JSON for {}", R::EVENT);
+    serde_line(r, &mut slow).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&fast),
+        String::from_utf8_lossy(&slow)
+    );
+}
+
 /// Any serializable value's line through serde (aggregate rows, `lost`).
 pub(crate) fn value_line<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) -> io::Result<()> {
     out.clear();

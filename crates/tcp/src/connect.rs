@@ -117,7 +117,7 @@ impl ConnectRecord {
 
 #[cfg(test)]
 mod tests {
-    use ebpftop_output::json_line::{fast_line, serde_line};
+    use ebpftop_output::json_line::assert_direct_is_serde;
 
     use super::*;
 
@@ -128,7 +128,7 @@ mod tests {
                 ("connected", 0, None),
                 ("refused", libc::ECONNREFUSED, Some("ECONNREFUSED")),
             ] {
-                let r = ConnectRecord {
+                assert_direct_is_serde(&ConnectRecord {
                     common,
                     ep,
                     result,
@@ -136,14 +136,7 @@ mod tests {
                     error,
                     latency_ns: 40175,
                     show_latency: false,
-                };
-                let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                assert!(fast_line(&r, &mut fast));
-                serde_line(&r, &mut slow).unwrap();
-                assert_eq!(
-                    String::from_utf8_lossy(&fast),
-                    String::from_utf8_lossy(&slow)
-                );
+                });
             }
         }
     }

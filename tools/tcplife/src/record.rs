@@ -69,27 +69,20 @@ impl LifeRecord {
 
 #[cfg(test)]
 mod tests {
-    use ebpftop_output::json_line::{fast_line, serde_line};
+    use ebpftop_output::json_line::assert_direct_is_serde;
 
     use super::*;
 
     #[test]
     fn direct_json_is_what_serde_writes() {
         for (common, ep) in ebpftop_tcp::json_samples() {
-            let r = LifeRecord {
+            assert_direct_is_serde(&LifeRecord {
                 common,
                 ep,
                 tx_bytes: 1 << 20,
                 rx_bytes: 0,
                 duration_ns: u64::MAX,
-            };
-            let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            assert!(fast_line(&r, &mut fast));
-            serde_line(&r, &mut slow).unwrap();
-            assert_eq!(
-                String::from_utf8_lossy(&fast),
-                String::from_utf8_lossy(&slow)
-            );
+            });
         }
     }
 }
