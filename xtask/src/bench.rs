@@ -238,14 +238,18 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         "overhead in workload CPU (%)",
         "  as % of the untraced pair",
     ]);
-    let fastest = |runs: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
-        runs.iter().map(f).fold(f64::INFINITY, f64::min)
+    // The fastest (wall, CPU) per pair of each kind of run.
+    let fastest = |runs: &[(f64, f64)]| {
+        runs.iter()
+            .fold((f64::INFINITY, f64::INFINITY), |(w, c), r| {
+                (w.min(r.0), c.min(r.1))
+            })
     };
-    for (what, f) in [
-        ("ns per pair", (|r| r.0) as fn(&(f64, f64)) -> f64),
-        ("workload CPU ns per pair", |r| r.1),
+    let (u, t) = (fastest(&untraced_runs), fastest(&traced_runs));
+    for (what, u, t) in [
+        ("ns per pair", u.0, t.0),
+        ("workload CPU ns per pair", u.1, t.1),
     ] {
-        let (u, t) = (fastest(&untraced_runs, f), fastest(&traced_runs, f));
         println!(
             "fastest run, {what}: untraced {} (of {}), traced {} (of {}): overhead {:.2}%",
             fmt(u),

@@ -35,12 +35,13 @@ pub trait Record: Serialize {
     fn common(&self) -> &Common;
     /// Writes the tool's table cells, in the order of its columns.
     fn row(&self, row: &mut Row<'_>);
-    /// Writes the JSON fields after `event` directly, for records on hot
-    /// paths, and says so; by default serde writes the record. What it
-    /// writes must be what serde writes (see [`crate::json_line`]).
-    fn json_fields(&self, _line: &mut JsonLine<'_>) -> bool {
-        false
-    }
+    /// Whether [`Record::json_fields`] writes the JSON line, for records
+    /// on hot paths; by default serde writes the record.
+    const DIRECT_JSON: bool = false;
+    /// Writes the JSON fields after `event` directly (when
+    /// [`Record::DIRECT_JSON`]): exactly what serde writes for the record
+    /// (see [`crate::json_line`]).
+    fn json_fields(&self, _line: &mut JsonLine<'_>) {}
 }
 
 /// The JSON line for a record: `event` first, then the record's fields.

@@ -67,14 +67,15 @@ impl Record for ConnectRecord {
         }
     }
 
-    fn json_fields(&self, line: &mut JsonLine<'_>) -> bool {
+    const DIRECT_JSON: bool = true;
+
+    fn json_fields(&self, line: &mut JsonLine<'_>) {
         line.common(&self.common);
         self.ep.json(line);
         line.str("result", self.result)
             .int("errno", self.errno)
             .opt_str("error", self.error)
             .int("latency_ns", self.latency_ns);
-        true
     }
 }
 

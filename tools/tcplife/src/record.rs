@@ -45,13 +45,14 @@ impl Record for LifeRecord {
             .cell(format_args!("{:.2}", self.duration_ns as f64 / 1e6));
     }
 
-    fn json_fields(&self, line: &mut JsonLine<'_>) -> bool {
+    const DIRECT_JSON: bool = true;
+
+    fn json_fields(&self, line: &mut JsonLine<'_>) {
         line.common(&self.common);
         self.ep.json(line);
         line.int("tx_bytes", self.tx_bytes)
             .int("rx_bytes", self.rx_bytes)
             .int("duration_ns", self.duration_ns);
-        true
     }
 }
 
