@@ -3,6 +3,7 @@ mod bench;
 mod bench_dashboard;
 mod docs;
 mod ebpf;
+mod empty_program;
 mod test;
 
 use std::{
