@@ -32,16 +32,22 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A binary of this workspace, built by `cargo build --workspace --bins`
-/// into the same profile directory as the running test.
+/// A binary of this workspace, built by `cargo build --release --workspace
+/// --bins`: the tests run the builds users run. (On the test VM a debug
+/// build of hardirqs, and only a debug build, sometimes goes without some
+/// of its programs' runs; see tests/hardirqs.rs.)
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let path = dir.join(name);
+    // target/<profile>/deps/<test> -> target/release/<name>
+    let target = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .and_then(|d| d.parent())
+        .expect("target dir");
+    let path = target.join("release").join(name);
     assert!(
         path.exists(),
-        "{} is missing: run cargo build --workspace --bins (cargo xtask test does)",
+        "{} is missing: run cargo build --release --workspace --bins (cargo xtask test does)",
         path.display()
     );
     path

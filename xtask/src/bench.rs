@@ -1083,14 +1083,41 @@ impl Report {
         (!v.is_empty()).then(|| (at(0.25), at(0.75)))
     }
 
-    /// One line per row: the middle half of ours's rounds.
+    /// One line per row: the middle half of ours's rounds, and where the
+    /// median itself lies with 95% confidence.
     fn print_quartiles(&self, rows: &[&str]) {
         for row in rows {
             if let Some((q1, q3)) = self.quartiles(row, 1) {
+                let ci = match self.median_ci(row, 1) {
+                    Some((lo, hi)) => format!(
+                        "; median within {} to {} (95% confidence)",
+                        fmt(lo),
+                        fmt(hi)
+                    ),
+                    None => String::new(),
+                };
                 let row = row.trim();
-                println!("{row}: middle half of rounds {} to {}", fmt(q1), fmt(q3));
+                println!(
+                    "{row}: middle half of rounds {} to {}{ci}",
+                    fmt(q1),
+                    fmt(q3)
+                );
             }
         }
+    }
+
+    /// A 95% confidence interval for the median of `row`'s rounds in
+    /// column `col` that assumes nothing of their distribution: the k-th
+    /// smallest and k-th largest round, with k as large as keeps the
+    /// chance that the median lies outside them at or below 5% (each round
+    /// falls below the true median with probability one half). `None`
+    /// with fewer than 6 rounds, where no such k exists.
+    fn median_ci(&self, row: &str, col: usize) -> Option<(f64, f64)> {
+        let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
+        let mut v = cols[col].clone();
+        v.sort_by(f64::total_cmp);
+        let k = median_ci_rank(v.len())?;
+        Some((v[k - 1], v[v.len() - k]))
     }
 
     fn ratio(&self, row: &str) -> Option<f64> {
@@ -1131,6 +1158,26 @@ impl Report {
     }
 }
 
+/// The largest k with P(Binomial(n, 1/2) < k) <= 2.5%: the rank of the
+/// lower end of a 95% confidence interval for a median of n samples.
+fn median_ci_rank(n: usize) -> Option<usize> {
+    // Probabilities in logs: 0.5^n underflows past n = 1074.
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    let (mut ln_choose, mut below) = (0.0f64, 0.0f64);
+    let mut k = 0;
+    // P(X < k + 1) = P(X < k) + P(X = k), with C(n, k) built up in logs.
+    while k < n / 2 {
+        let p = (ln_choose + ln_half_n).exp();
+        if below + p > 0.025 {
+            break;
+        }
+        below += p;
+        k += 1;
+        ln_choose += ((n - k + 1) as f64 / k as f64).ln();
+    }
+    (k > 0).then_some(k)
+}
+
 fn median(v: &[f64]) -> Option<f64> {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -1161,6 +1208,22 @@ mod tests {
         assert_eq!(r.quartiles("x", 1), Some((2.25, 4.75)));
         assert_eq!(r.quartiles("x", 2), None);
         assert_eq!(r.quartiles("y", 1), None);
+    }
+
+    #[test]
+    fn median_confidence_ranks() {
+        // Known values: n = 6 gives the extremes (P(X = 0) = 1.6%), n = 20
+        // the 6th from each end, n = 100 the 40th.
+        assert_eq!(super::median_ci_rank(5), None);
+        assert_eq!(super::median_ci_rank(6), Some(1));
+        assert_eq!(super::median_ci_rank(20), Some(6));
+        assert_eq!(super::median_ci_rank(100), Some(40));
+        assert!(super::median_ci_rank(3000).is_some());
+        let mut r = super::Report::new(String::new());
+        for v in 1..=20 {
+            r.add("x", 1, f64::from(v));
+        }
+        assert_eq!(r.median_ci("x", 1), Some((6.0, 15.0)));
     }
 
     #[test]

@@ -23,9 +23,12 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
 pub fn run_tests(extra: &[String]) -> Result<()> {
     install_missing_packages()?;
     let root = project_root();
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args(["build", "--workspace", "--bins"]))
+    run(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--release",
+        "--workspace",
+        "--bins",
+    ]))
     .context("building the tools")?;
     let mut test = Command::new("cargo");
     test.current_dir(&root).args(["test", "--workspace"]);

@@ -83,8 +83,10 @@
 //!   device a cache flush; prints one JSON line: pid, tid, comm, writes,
 //!   fsyncs.
 //! * `busy-sleep N BUSY_MS SLEEP_MS`: N times spins on the CPU for BUSY_MS
-//!   ms (CLOCK_THREAD_CPUTIME_ID, so time spent preempted does not count)
-//!   then nanosleeps SLEEP_MS ms; prints one JSON line: pid, tid, rounds.
+//!   ms of wall time (run it real-time, so no task cuts in: the time the
+//!   host takes the virtual CPU away is then inside the slice, which thread
+//!   CPU time would leave out and so stretch the slice) then nanosleeps
+//!   SLEEP_MS ms; prints one JSON line: pid, tid, rounds.
 //! * `alloc-touch MIB`: maps MIB MiB of anonymous memory and writes every
 //!   page (in a memory cgroup with a smaller limit, the OOM killer ends
 //!   it); prints one JSON line (pid, mib) only if it survives.
@@ -1334,17 +1336,6 @@ fn connect_loop(n: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Thread CPU time in nanoseconds.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 /// N rounds of BUSY_MS ms on the CPU, then SLEEP_MS ms asleep.
 fn busy_sleep(n: u64, busy_ms: u64, sleep_ms: u64) -> Result<(), String> {
     let sleep = libc::timespec {
@@ -1352,8 +1343,8 @@ fn busy_sleep(n: u64, busy_ms: u64, sleep_ms: u64) -> Result<(), String> {
         tv_nsec: ((sleep_ms % 1000) * 1_000_000) as libc::c_long,
     };
     for _ in 0..n {
-        let until = thread_cpu_ns() + busy_ms * 1_000_000;
-        while thread_cpu_ns() < until {
+        let until = Instant::now() + std::time::Duration::from_millis(busy_ms);
+        while Instant::now() < until {
             std::hint::spin_loop();
         }
         // SAFETY: a valid timespec; no remainder wanted.
