@@ -168,14 +168,25 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         args.rounds
     ));
     let ours: LineTest = |l| l.contains(r#""ebpftop-bench""#);
-    let per_pair =
-        |(wall, cpu): (u64, Duration)| (wall as f64 / n as f64, cpu.as_nanos() as f64 / n as f64);
+    // (wall, CPU) per pair, and the 10th percentile of a pair's time.
+    let run = || -> Result<((f64, f64), f64)> {
+        let (out, cpu) = run_workload(&workload, &pairs)?;
+        let v: serde_json::Value = serde_json::from_str(&out)?;
+        let field = |k: &str| {
+            v[k].as_f64()
+                .with_context(|| format!("connect-loop printed no {k}: {out}"))
+        };
+        Ok((
+            (field("ns")? / n as f64, cpu.as_nanos() as f64 / n as f64),
+            field("pair_p10_ns")?,
+        ))
+    };
     // Every run's (wall, CPU) per pair, untraced and traced: the host only
     // ever slows a run down, so the fastest runs are the least disturbed.
     let (mut untraced_runs, mut traced_runs) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         eprintln!("bench: round {round}/{}: untraced", args.rounds);
-        let before = per_pair(time_workload_cpu(&workload, &pairs)?);
+        let (before, fast_before) = run()?;
         eprintln!("bench: round {round}/{}: traced", args.rounds);
         let json = ["--json", "-c", COMM];
         let connect = Tracer::spawn(
@@ -188,20 +199,25 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         let life = Tracer::spawn(&release.join("tcplife"), &json, Out::Pipe, None, Some(ours))?;
         connect.wait_attached()?;
         life.wait_attached()?;
-        let traced = per_pair(time_workload_cpu(&workload, &pairs)?);
+        let (traced, fast_traced) = run()?;
         connect.wait_caught_up(n);
         life.wait_caught_up(2 * n);
         let (c, l) = (connect.stop()?, life.stop()?);
         // Untraced runs on both sides of the traced one: drift over the
         // round does not count as overhead.
         eprintln!("bench: round {round}/{}: untraced again", args.rounds);
-        let after = per_pair(time_workload_cpu(&workload, &pairs)?);
+        let (after, fast_after) = run()?;
         untraced_runs.extend([before, after]);
         traced_runs.push(traced);
         let base = ((before.0 + after.0) / 2.0, (before.1 + after.1) / 2.0);
         report.add("ns per connect+accept+close", 0, base.0);
         report.add("ns per connect+accept+close", 1, traced.0);
         report.add("overhead (%)", 1, (traced.0 / base.0 - 1.0) * 100.0);
+        let fast_base = (fast_before + fast_after) / 2.0;
+        report.add(FAST, 0, fast_base);
+        report.add(FAST, 1, fast_traced);
+        report.add(FAST_ADDED, 1, fast_traced - fast_base);
+        report.add(FAST_PCT, 1, (fast_traced / fast_base - 1.0) * 100.0);
         report.add("workload CPU ns per pair", 0, base.1);
         report.add("workload CPU ns per pair", 1, traced.1);
         report.add(
@@ -238,10 +254,23 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         report.add(STATS_COST, 1, bpf.stats_ns_per_run);
         report.add(NET_NS, 1, net);
         report.add(NET_PCT, 1, net / base.0 * 100.0);
+        // What the tracepoint's call of a program costs, apart from what
+        // the program does: two programs that do nothing, as ours are two.
+        eprintln!("bench: round {round}/{}: two empty programs", args.rounds);
+        let empties = [
+            EmptyProgram::attach("inet_sock_set_state")?,
+            EmptyProgram::attach("inet_sock_set_state")?,
+        ];
+        let (_, fast_empty) = run()?;
+        drop(empties);
+        report.add(EMPTY_ADDED, 1, fast_empty - fast_base);
     }
     report.print();
     report.print_quartiles(&[
         "overhead (%)",
+        FAST_ADDED,
+        FAST_PCT,
+        EMPTY_ADDED,
         "overhead in workload CPU (%)",
         "  as % of the untraced pair",
         NET_PCT,
@@ -277,6 +306,12 @@ fn tcp(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// A run's 10th-percentile pair: the host slows pairs down, never speeds
+/// them up, so the fast pairs scatter least between runs.
+const FAST: &str = "fast pair (10th percentile), ns";
+const FAST_ADDED: &str = "  added by tracing, ns";
+const FAST_PCT: &str = "  overhead on a fast pair (%)";
+const EMPTY_ADDED: &str = "two empty programs: added to a fast pair, ns";
 const STATS_COST: &str = "  the statistics' own cost, ns a run";
 const NET_NS: &str = "ns in our BPF programs per pair, less that";
 const NET_PCT: &str = "  as % of the untraced pair, less that";
@@ -341,7 +376,7 @@ fn tcp_programs_ns(
         (ours, empty)
     };
     let before = totals(&stats);
-    time_workload(workload, pairs)?;
+    run_workload(workload, pairs)?;
     let after = totals(&stats);
     stats.want(false).map_err(|e| anyhow!(e))?;
     drop(empty);
@@ -650,14 +685,17 @@ fn marker_path() -> String {
 
 /// Runs a workload that prints its elapsed nanoseconds; returns them.
 fn time_workload(workload: &Path, args: &[&str]) -> Result<u64> {
-    Ok(time_workload_cpu(workload, args)?.0)
+    let (out, _) = run_workload(workload, args)?;
+    out.trim()
+        .parse()
+        .with_context(|| format!("{} printed {out:?}", workload.display()))
 }
 
-/// What `time_workload` measures, and the CPU time the workload used (its
-/// own and the kernel's work in its context: our programs run there). On
-/// a VM the CPU time is the steadier figure: it leaves out the time the
-/// workload waited for a CPU.
-fn time_workload_cpu(workload: &Path, args: &[&str]) -> Result<(u64, Duration)> {
+/// Runs the workload to its end: what it printed, and the CPU time it
+/// used (its own and the kernel's work in its context: our programs run
+/// there). On a VM the CPU time is the steadier figure: it leaves out the
+/// time the workload waited for a CPU.
+fn run_workload(workload: &Path, args: &[&str]) -> Result<(String, Duration)> {
     let before = children_cpu();
     let what = format!("{} {}", workload.display(), args.join(" "));
     let mut child = Command::new(workload)
@@ -678,11 +716,7 @@ fn time_workload_cpu(workload: &Path, args: &[&str]) -> Result<(u64, Duration)> 
     if !status.success() {
         bail!("{what} failed: {status}");
     }
-    let wall = out
-        .trim()
-        .parse()
-        .with_context(|| format!("{what} printed {out:?}"))?;
-    Ok((wall, children_cpu().saturating_sub(before)))
+    Ok((out, children_cpu().saturating_sub(before)))
 }
 
 /// User and system time of the reaped children so far.
