@@ -693,8 +693,9 @@ fn time_workload(workload: &Path, args: &[&str]) -> Result<u64> {
 
 /// Runs the workload to its end: what it printed, and the CPU time it
 /// used (its own and the kernel's work in its context: our programs run
-/// there). On a VM the CPU time is the steadier figure: it leaves out the
-/// time the workload waited for a CPU.
+/// there). It leaves out the time the workload waited for a CPU, but not
+/// a host that runs it slower: on the test VM it scatters as the wall time
+/// does.
 fn run_workload(workload: &Path, args: &[&str]) -> Result<(String, Duration)> {
     let before = children_cpu();
     let what = format!("{} {}", workload.display(), args.join(" "));
@@ -1106,15 +1107,21 @@ impl Report {
     /// The first and third quartiles of `row`'s samples in column `col`:
     /// how far rounds scatter around the median.
     fn quartiles(&self, row: &str, col: usize) -> Option<(f64, f64)> {
-        let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
-        let mut v = cols[col].clone();
-        v.sort_by(f64::total_cmp);
+        let v = self.sorted(row, col)?;
         let at = |q: f64| {
             let x = q * (v.len() - 1) as f64;
             let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
             v[lo] + (v[hi] - v[lo]) * (x - lo as f64)
         };
         (!v.is_empty()).then(|| (at(0.25), at(0.75)))
+    }
+
+    /// `row`'s samples in column `col`, smallest first.
+    fn sorted(&self, row: &str, col: usize) -> Option<Vec<f64>> {
+        let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
+        let mut v = cols[col].clone();
+        v.sort_by(f64::total_cmp);
+        Some(v)
     }
 
     /// One line per row: the middle half of ours's rounds, and where the
@@ -1147,9 +1154,7 @@ impl Report {
     /// falls below the true median with probability one half). `None`
     /// with fewer than 6 rounds, where no such k exists.
     fn median_ci(&self, row: &str, col: usize) -> Option<(f64, f64)> {
-        let (_, cols) = self.rows.iter().find(|(r, _)| r == row)?;
-        let mut v = cols[col].clone();
-        v.sort_by(f64::total_cmp);
+        let v = self.sorted(row, col)?;
         let k = median_ci_rank(v.len())?;
         Some((v[k - 1], v[v.len() - k]))
     }

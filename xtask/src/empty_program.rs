@@ -1,7 +1,9 @@
-//! An empty BPF program on a raw tracepoint, for the benches. With the
-//! kernel's run-time statistics on, every run of every program pays two
-//! clock reads that are counted in its own time; an empty program's time
-//! per run is that cost (plus `return 0`), to take out of our programs'.
+//! An empty BPF program on a raw tracepoint, for the benches. It measures
+//! two things that are not our programs' work: with the kernel's run-time
+//! statistics on, every run of every program pays two clock reads counted
+//! in its own time, and an empty program's time per run is that cost (plus
+//! `return 0`); with them off, what empty programs add to a workload is
+//! what the tracepoint's call of a program costs.
 
 use std::{
     ffi::CString,
