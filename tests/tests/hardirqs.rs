@@ -5,6 +5,7 @@
 
 use std::{collections::HashMap, os::unix::fs::MetadataExt};
 
+use ebpftop_common::LostReason;
 use ebpftop_tests::{
     Finished, TempDir, Tracer, Workload, require_root, serial, tracepoint_count::TracepointCount,
 };
@@ -95,17 +96,6 @@ fn disk_reads_raise_the_disk_irq_and_counts_match_the_kernels() {
     };
     let before_start = counts(&proc_interrupts());
     let t = Tracer::ours("hardirqs", &["--json"]);
-    // KNOWN GAP, cause not found: on the test VM a debug build's programs,
-    // once attached, sometimes go without some of the IRQ tracepoints'
-    // runs: their kernel run counts fall short with no skips counted, a
-    // plain array counter in the program falls short alike, while a tool
-    // attached earlier to the same tracepoints sees every run. It showed
-    // right after attaching, and also 2 s later (6 runs in 50 here, 1 to
-    // 48 runs short of 2000; 3 in 50 in interval mode). The same test
-    // against release builds, which is what the tests now run (see
-    // `bin`), passed 50 runs in 50, and the syscalls both builds make are
-    // the same. The settle is kept: it was the first remedy and costs 2 s.
-    std::thread::sleep(std::time::Duration::from_secs(2));
     let after_start = counts(&proc_interrupts());
     Workload::start(&["direct-reads", &file, "2000"]).go();
     let before_stop = counts(&proc_interrupts());
@@ -113,13 +103,24 @@ fn disk_reads_raise_the_disk_irq_and_counts_match_the_kernels() {
     let after_stop = counts(&proc_interrupts());
     assert!(fin.status.success(), "{:?}", fin.stderr);
     let rows = rows(&fin);
-    // Handler runs the kernel skipped our program for (it does when the
-    // IRQ interrupts a program of the same kind): counted, never silent.
+    // Handler runs our programs did not count: counted as lost, never
+    // silent. Among them, runs the kernel counted in /proc/interrupts
+    // without running the programs: on this VM the irq tracepoints now
+    // and then fire without running any BPF program attached to them (up
+    // to 44 runs of 2000 missed, more often while perf or ftrace also
+    // records them, as this test's reference does), while the perf
+    // counters see every run.
     let lost: u64 = fin
         .json()
         .iter()
         .filter(|r| r["event"] == "interval")
         .map(|r| r["lost_total"].as_u64().unwrap())
+        .sum();
+    let not_run: u64 = fin
+        .json()
+        .iter()
+        .filter(|r| r["event"] == "lost" && r["reason"] == LostReason::NotRun.describe())
+        .map(|r| r["count"].as_u64().unwrap())
         .sum();
     let mut raised = 0;
     for (i, (irq, name)) in disk_irqs.iter().enumerate() {
@@ -127,20 +128,26 @@ fn disk_reads_raise_the_disk_irq_and_counts_match_the_kernels() {
         // this IRQ, not /proc/interrupts: that counts arrivals, and an
         // edge IRQ that arrives while its handler runs on another CPU is
         // served by a rerun there, which serves any number of arrivals at
-        // once (a CI run traced 1977 runs, none lost, for 2000 arrivals).
+        // once. (A CI run that traced 1977 runs for 2000 arrivals, none
+        // lost, was most likely the gap above rather than reruns: the perf
+        // counters, used since, see every run that the programs miss.)
         let low = before_stop[i].1 - after_start[i].1;
         let high = after_stop[i].1 - before_start[i].1;
         let count = rows
             .iter()
             .find(|r| r["irq"] == *irq && r["name"] == name.as_str())
             .map_or(0, |r| r["count"].as_u64().unwrap());
+        // Every run is traced or counted lost.
         assert!(
             count <= high && count + lost >= low,
-            "IRQ {irq} {name}: traced {count} ({lost} runs lost), the handler ran {low} times \
-             while surely attached, {high} in all: {rows:#?}"
+            "IRQ {irq} {name}: traced {count} ({lost} runs lost, {not_run} of them not run), \
+             the handler ran {low} times while surely attached, {high} in all: {rows:#?}"
         );
-        // Losses are rare: a few in thousands at most.
-        assert!(lost * 100 <= low.max(100), "{lost} lost of {low}");
+        // Other losses are rare: a few in thousands at most; and the gap
+        // below us has stayed within 44 runs of 2000.
+        let other = lost - not_run;
+        assert!(other * 100 <= low.max(100), "{other} lost of {low}");
+        assert!(not_run * 20 <= low.max(100), "{not_run} not run of {low}");
         raised += before_stop[i].0 - after_start[i].0;
     }
     assert!(

@@ -69,6 +69,13 @@ pub trait IntervalTool {
     /// Reads (once) what the kernel aggregated since the last report and
     /// prints it; with `-T` the time line is already printed.
     fn report(&mut self, stamp: Stamp, out: &mut Output) -> io::Result<()>;
+
+    /// Runs the tool found its programs did not count, by other means
+    /// than theirs (see `LostCounter::set_unseen`), as a total since
+    /// start; read after each report.
+    fn unseen(&self) -> Option<(LostReason, u64)> {
+        None
+    }
 }
 
 /// Loads and attaches the tool, lets `setup` take its maps, then reports
@@ -159,6 +166,9 @@ impl<T: IntervalTool> Reporter<T> {
         self.tool.report(stamp, &mut self.out)?;
         let (mut new_lost, mut total_lost) = (0, 0);
         if let Some(lost) = self.lost.as_mut() {
+            if let Some((reason, total)) = self.tool.unseen() {
+                lost.set_unseen(reason, total);
+            }
             let new = lost.take_new().map_err(io::Error::other)?;
             let totals = lost.totals().map_err(io::Error::other)?;
             total_lost = totals.iter().sum();

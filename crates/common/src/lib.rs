@@ -159,18 +159,24 @@ pub enum LostReason {
     /// the program ran). The kernel counts these in the program's
     /// `recursion_misses`, which user space reads; this LOST slot stays 0.
     Skipped = 4,
+    /// Runs the kernel counted by its own means (/proc/interrupts,
+    /// /proc/softirqs) beyond those the programs saw or counted lost for
+    /// another reason: their tracepoint fired without running them.
+    /// Found by user space; this LOST slot stays 0.
+    NotRun = 5,
 }
 
 impl LostReason {
     /// Objects built before a reason was added have a shorter LOST map;
     /// user space reads only the slots an object has.
-    pub const COUNT: u32 = 5;
-    pub const ALL: [LostReason; 5] = [
+    pub const COUNT: u32 = 6;
+    pub const ALL: [LostReason; 6] = [
         LostReason::RingBufFull,
         LostReason::InFlightFull,
         LostReason::KeyMapFull,
         LostReason::EntryMissed,
         LostReason::Skipped,
+        LostReason::NotRun,
     ];
 
     pub const fn describe(self) -> &'static str {
@@ -180,6 +186,7 @@ impl LostReason {
             LostReason::KeyMapFull => "aggregation map full",
             LostReason::EntryMissed => "entry not seen",
             LostReason::Skipped => "runs the kernel skipped as nested",
+            LostReason::NotRun => "runs the kernel counted but did not run the programs for",
         }
     }
 }

@@ -2,17 +2,23 @@
 //! kernel keeps turned into one total per IRQ (or vector), and the report
 //! every interval: a table sorted by time, bcc's log2 histograms, or JSON.
 
+pub mod unseen;
+
 use std::{fmt::Write as _, io};
 
 use clap::Args;
 use ebpftop_cli::{Cumulative, Deltas, IntervalTool, Stamp};
-use ebpftop_common::irqtime::{IrqConfig, IrqTime, SLOTS};
+use ebpftop_common::{
+    LostReason,
+    irqtime::{IrqConfig, IrqTime, SLOTS},
+};
 use ebpftop_output::{
     Output,
     histogram::{Log2Hist, Log2HistJson, Unit},
     text::escape_terminal,
 };
 use serde::Serialize;
+use unseen::Unseen;
 
 /// The flags of hardirqs and softirqs. `-d` is `--duration` in every
 /// ebpftop tool, so bcc's `-d` (distribution) is `--dist` here; `--count`
@@ -179,6 +185,7 @@ pub struct IrqReporter<R> {
     pub kind: IrqKind,
     pub args: IrqTimeArgs,
     deltas: Deltas<IrqId, IrqTotals>,
+    unseen: Option<Unseen>,
 }
 
 impl<R> IrqReporter<R> {
@@ -188,13 +195,34 @@ impl<R> IrqReporter<R> {
             kind,
             args,
             deltas: Deltas::default(),
+            unseen: None,
         }
+    }
+
+    /// Also counts as lost the runs the kernel counted and the programs
+    /// did not (see [`unseen`]), from now on: call it once they are
+    /// attached.
+    pub fn check_unseen(mut self) -> io::Result<Self> {
+        self.unseen = Some(Unseen::start(self.kind.kernel_counts()?));
+        Ok(self)
     }
 }
 
 impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqReporter<R> {
     fn report(&mut self, stamp: Stamp, out: &mut Output) -> io::Result<()> {
-        let (changed, _) = self.deltas.update((self.read)()?);
+        let kernel = match self.unseen {
+            Some(_) => Some(self.kind.kernel_counts()?),
+            None => None,
+        };
+        let mut all = (self.read)()?;
+        if let (Some(u), Some(k)) = (self.unseen.as_mut(), &kernel) {
+            if u.grew(k, &all) {
+                std::thread::sleep(unseen::SETTLE);
+                all = (self.read)()?;
+            }
+            u.update(k, &all);
+        }
+        let (changed, _) = self.deltas.update(all);
         let rows = busiest(changed, self.args.counts);
         let unit = self.args.unit();
         if out.is_json() {
@@ -220,6 +248,12 @@ impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqRepo
             return Ok(());
         }
         out.text(&self.text(&rows))
+    }
+
+    fn unseen(&self) -> Option<(LostReason, u64)> {
+        self.unseen
+            .as_ref()
+            .map(|u| (LostReason::NotRun, u.total()))
     }
 }
 

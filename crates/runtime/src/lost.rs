@@ -20,6 +20,9 @@ pub struct LostCounter {
     /// The attached programs, by name.
     programs: Vec<(&'static str, ProgramFd)>,
     reported: [u64; LostReason::COUNT as usize],
+    /// Runs user space found the programs did not count, by reason (see
+    /// [`LostCounter::set_unseen`]).
+    unseen: [u64; LostReason::COUNT as usize],
 }
 
 /// A program's run statistics, as the kernel keeps them.
@@ -86,12 +89,23 @@ impl LostCounter {
             map,
             programs: Vec::new(),
             reported: [0; LostReason::COUNT as usize],
+            unseen: [0; LostReason::COUNT as usize],
         }
     }
 
     /// Counts the runs the kernel skips of `program` as lost.
     pub fn watch_program(&mut self, name: &'static str, fd: ProgramFd) {
         self.programs.push((name, fd));
+    }
+
+    /// Sets how many runs since load user space found the programs did not
+    /// count (the kernel's own count less theirs, as with
+    /// [`LostReason::NotRun`]). Only the part beyond the losses counted
+    /// for other reasons is reported under `reason`: those runs went
+    /// uncounted too. A total never goes down.
+    pub fn set_unseen(&mut self, reason: LostReason, total: u64) {
+        let slot = &mut self.unseen[reason as usize];
+        *slot = (*slot).max(total);
     }
 
     /// Each watched program's statistics.
@@ -137,6 +151,10 @@ impl LostCounter {
         }
         for (_, stats) in self.program_stats()? {
             out[LostReason::Skipped as usize] += stats.skipped;
+        }
+        let known: u64 = out.iter().sum();
+        for (o, unseen) in out.iter_mut().zip(&self.unseen) {
+            *o += unseen.saturating_sub(known);
         }
         Ok(out)
     }
