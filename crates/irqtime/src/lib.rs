@@ -201,17 +201,25 @@ impl<R> IrqReporter<R> {
 
     /// Also counts as lost the runs the kernel counted and the programs
     /// did not (see [`unseen`]), from now on: call it once they are
-    /// attached.
-    pub fn check_unseen(mut self) -> io::Result<Self> {
-        self.unseen = Some(Unseen::start(self.kind.kernel_counts()?));
-        Ok(self)
+    /// attached. Without the kernel's counts (a /proc without them) the
+    /// tool runs on without the check and says so under `--verbose`.
+    pub fn check_unseen(mut self) -> Self {
+        match self.kind.kernel_counts() {
+            Ok(base) => self.unseen = Some(Unseen::start(base)),
+            Err(e) => log::info!("runs the programs miss are not looked for: {e}"),
+        }
+        self
     }
 }
 
 impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqReporter<R> {
     fn report(&mut self, stamp: Stamp, out: &mut Output) -> io::Result<()> {
         let kernel = match self.unseen {
-            Some(_) => Some(self.kind.kernel_counts()?),
+            Some(_) => self
+                .kind
+                .kernel_counts()
+                .inspect_err(|e| log::info!("runs the programs miss not looked for now: {e}"))
+                .ok(),
             None => None,
         };
         let mut all = (self.read)()?;
