@@ -7,7 +7,7 @@
 //! to it and count nothing anywhere. On the test VM (Linux 6.18 guest)
 //! every BPF program on `irq:irq_handler_entry`/`exit` and
 //! `softirq_entry`, raw or classic, went without the same runs in windows
-//! of a few milliseconds (up to 44 of 2,000 disk IRQs), while perf and
+//! of a few milliseconds (up to 75 of 2,000 disk IRQs), while perf and
 //! ftrace saw each run, and no run was counted as skipped. A tool that
 //! sums in the kernel cannot see such a gap itself; the kernel's own
 //! counts can.
