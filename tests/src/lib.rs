@@ -144,6 +144,37 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The sum of the `lost_total` of an interval tool's `interval`
+    /// records.
+    pub fn interval_lost_total(&self) -> u64 {
+        self.json()
+            .iter()
+            .filter(|r| r["event"] == "interval")
+            .map(|r| r["lost_total"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// The sum of the `lost` records' counts for one reason.
+    pub fn lost_for(&self, reason: &str) -> u64 {
+        self.json()
+            .iter()
+            .filter(|r| r["event"] == "lost" && r["reason"] == reason)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// The most runs of IRQ (or softirq vector) `number` that hardirqs or
+    /// softirqs found the kernel counted and their programs did not, from
+    /// their `--verbose` lines.
+    pub fn irq_shortfall(&self, number: u32) -> u64 {
+        let tag = format!("({number}): ");
+        self.stderr
+            .iter()
+            .filter_map(|l| l.split_once(&tag)?.1.split_once(" of the ")?.0.parse().ok())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The runs the kernel skipped as nested, summed from the `lost`
     /// records; panics on a loss of any other kind. A skipped run may be of
     /// any event the program sees, the workload's or another's: the tests

@@ -66,9 +66,13 @@ pub struct Stamp {
 
 /// What a tool does every interval.
 pub trait IntervalTool {
-    /// Reads (once) what the kernel aggregated since the last report and
-    /// prints it; with `-T` the time line is already printed.
+    /// Reads what the kernel aggregated since the last report and prints
+    /// it; with `-T` the time line is already printed.
     fn report(&mut self, stamp: Stamp, out: &mut Output) -> io::Result<()>;
+
+    /// Says that the next report is the last, which a tool may take
+    /// longer over to make exact.
+    fn finishing(&mut self) {}
 
     /// Runs the tool found its programs did not count, by other means
     /// than theirs (see `LostCounter::set_unseen`), as a total since
@@ -117,10 +121,13 @@ pub fn run_intervals<T: IntervalTool>(
     log::debug!("stopped: {stop:?}");
     match stop {
         Stop::OutputClosed | Stop::Done => {}
-        Stop::Signal(_) | Stop::Duration => match reporter.report() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            r => r?,
-        },
+        Stop::Signal(_) | Stop::Duration => {
+            reporter.tool.finishing();
+            match reporter.report() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                r => r?,
+            }
+        }
     }
     if let Some(lost) = &reporter.lost {
         lost.log_programs();
@@ -206,6 +213,9 @@ impl<T: IntervalTool> Consumer for Reporter<T> {
     }
 
     fn tick(&mut self) -> io::Result<bool> {
+        if self.count.is_some_and(|c| self.reports + 1 >= c) {
+            self.tool.finishing();
+        }
         self.report()?;
         Ok(self.count.is_none_or(|c| self.reports < c))
     }

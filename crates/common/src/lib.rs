@@ -159,10 +159,10 @@ pub enum LostReason {
     /// the program ran). The kernel counts these in the program's
     /// `recursion_misses`, which user space reads; this LOST slot stays 0.
     Skipped = 4,
-    /// Runs the kernel counted by its own means (/proc/interrupts,
-    /// /proc/softirqs) beyond those the programs saw or counted lost for
-    /// another reason: their tracepoint fired without running them.
-    /// Found by user space; this LOST slot stays 0.
+    /// Runs the kernel counted by its own means (/proc/stat) beyond those
+    /// the programs counted or reported lost for another reason: their
+    /// tracepoint fired without running them, as seen on the test VM.
+    /// Found by user space (a lower bound); this LOST slot stays 0.
     NotRun = 5,
 }
 
@@ -186,7 +186,7 @@ impl LostReason {
             LostReason::KeyMapFull => "aggregation map full",
             LostReason::EntryMissed => "entry not seen",
             LostReason::Skipped => "runs the kernel skipped as nested",
-            LostReason::NotRun => "runs the kernel counted but did not run the programs for",
+            LostReason::NotRun => "runs counted by the kernel, not by the programs",
         }
     }
 }

@@ -186,6 +186,8 @@ pub struct IrqReporter<R> {
     pub args: IrqTimeArgs,
     deltas: Deltas<IrqId, IrqTotals>,
     unseen: Option<Unseen>,
+    /// The next report is the last.
+    last: bool,
 }
 
 impl<R> IrqReporter<R> {
@@ -196,6 +198,7 @@ impl<R> IrqReporter<R> {
             args,
             deltas: Deltas::default(),
             unseen: None,
+            last: false,
         }
     }
 
@@ -223,12 +226,20 @@ impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqRepo
             None => None,
         };
         let mut all = (self.read)()?;
-        if let (Some(u), Some(k)) = (self.unseen.as_mut(), &kernel) {
-            if u.grew(k, &all) {
-                std::thread::sleep(unseen::SETTLE);
-                all = (self.read)()?;
+        if let (Some(u), Some(now)) = (self.unseen.as_mut(), kernel) {
+            // Runs counted by the kernel at the last report have ended by
+            // now: no wait.
+            let previous = u.advance(now.clone());
+            u.update(&previous, &all);
+            if self.last {
+                // Nothing comes after: compare with the counts just read,
+                // giving runs still in flight time to end if need be.
+                if u.short_total(&now, &all) > u.total() {
+                    std::thread::sleep(unseen::SETTLE);
+                    all = (self.read)()?;
+                }
+                u.update(&now, &all);
             }
-            u.update(k, &all);
         }
         let (changed, _) = self.deltas.update(all);
         let rows = busiest(changed, self.args.counts);
@@ -256,6 +267,10 @@ impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqRepo
             return Ok(());
         }
         out.text(&self.text(&rows))
+    }
+
+    fn finishing(&mut self) {
+        self.last = true;
     }
 
     fn unseen(&self) -> Option<(LostReason, u64)> {

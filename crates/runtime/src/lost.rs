@@ -3,6 +3,7 @@
 //! runs the kernel itself skipped (`LostReason::Skipped`).
 
 use std::{
+    cell::Cell,
     io,
     os::fd::{AsFd, AsRawFd},
 };
@@ -20,9 +21,11 @@ pub struct LostCounter {
     /// The attached programs, by name.
     programs: Vec<(&'static str, ProgramFd)>,
     reported: [u64; LostReason::COUNT as usize],
-    /// Runs user space found the programs did not count, by reason (see
-    /// [`LostCounter::set_unseen`]).
-    unseen: [u64; LostReason::COUNT as usize],
+    /// Runs user space found the programs did not count, and the reason
+    /// to report them under (see [`LostCounter::set_unseen`]).
+    unseen: Option<(LostReason, u64)>,
+    /// The part of those reported so far: it never goes down.
+    unseen_reported: Cell<u64>,
 }
 
 /// A program's run statistics, as the kernel keeps them.
@@ -89,7 +92,8 @@ impl LostCounter {
             map,
             programs: Vec::new(),
             reported: [0; LostReason::COUNT as usize],
-            unseen: [0; LostReason::COUNT as usize],
+            unseen: None,
+            unseen_reported: Cell::new(0),
         }
     }
 
@@ -101,11 +105,11 @@ impl LostCounter {
     /// Sets how many runs since load user space found the programs did not
     /// count (the kernel's own count less theirs, as with
     /// [`LostReason::NotRun`]). Only the part beyond the losses counted
-    /// for other reasons is reported under `reason`: those runs went
-    /// uncounted too. A total never goes down.
+    /// for other reasons is reported under `reason`, as those runs went
+    /// uncounted too; what was once reported stays reported.
     pub fn set_unseen(&mut self, reason: LostReason, total: u64) {
-        let slot = &mut self.unseen[reason as usize];
-        *slot = (*slot).max(total);
+        let before = self.unseen.map_or(0, |(_, t)| t);
+        self.unseen = Some((reason, before.max(total)));
     }
 
     /// Each watched program's statistics.
@@ -152,9 +156,11 @@ impl LostCounter {
         for (_, stats) in self.program_stats()? {
             out[LostReason::Skipped as usize] += stats.skipped;
         }
-        let known: u64 = out.iter().sum();
-        for (o, unseen) in out.iter_mut().zip(&self.unseen) {
-            *o += unseen.saturating_sub(known);
+        if let Some((reason, unseen)) = self.unseen {
+            let known: u64 = out.iter().sum();
+            let beyond = unseen.saturating_sub(known).max(self.unseen_reported.get());
+            self.unseen_reported.set(beyond);
+            out[reason as usize] += beyond;
         }
         Ok(out)
     }
