@@ -11,6 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use ebpftop_common::LostReason;
+
 pub mod sched;
 pub mod tracepoint_count;
 
@@ -185,7 +187,8 @@ impl Finished {
             .filter(|r| r["event"] == "lost")
             .map(|r| {
                 assert_eq!(
-                    r["reason"], "runs the kernel skipped as nested",
+                    r["reason"],
+                    LostReason::Skipped.describe(),
                     "events were lost: {r}"
                 );
                 r["count"].as_u64().unwrap()

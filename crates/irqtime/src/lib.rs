@@ -227,10 +227,7 @@ impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqRepo
         };
         let mut all = (self.read)()?;
         if let (Some(u), Some(now)) = (self.unseen.as_mut(), kernel) {
-            // Runs counted by the kernel at the last report have ended by
-            // now: no wait.
             let previous = u.advance(now.clone());
-            u.update(&previous, &all);
             if self.last {
                 // Nothing comes after: compare with the counts just read,
                 // giving runs still in flight time to end if need be.
@@ -239,6 +236,10 @@ impl<R: FnMut() -> io::Result<Vec<(IrqId, IrqTotals)>>> IntervalTool for IrqRepo
                     all = (self.read)()?;
                 }
                 u.update(&now, &all);
+            } else {
+                // Runs counted by the kernel at the last report have ended
+                // by now: no wait.
+                u.update(&previous, &all);
             }
         }
         let (changed, _) = self.deltas.update(all);
