@@ -23,6 +23,7 @@ use ebpftop_common::{COMM_LEN, EventHeader, Filter, LostReason, TaskOffsets, WAK
 
 pub mod block;
 pub mod histogram;
+pub mod hub;
 pub mod irq_time;
 pub mod records;
 pub mod sched;
@@ -204,7 +205,7 @@ fn wakeup_flags(bytes: u64, now_ns: u64) -> u64 {
     // SAFETY: a per-CPU slot, only this CPU touches it while we run.
     let cpu = unsafe { &mut *cpu };
     let filling = filling(cpu, bytes);
-    if wake_due(cpu, filling, now_ns) {
+    if wake_due(&mut cpu.last_ns, filling, now_ns) {
         BPF_RB_FORCE_WAKEUP as u64
     } else {
         BPF_RB_NO_WAKEUP as u64
@@ -212,34 +213,32 @@ fn wakeup_flags(bytes: u64, now_ns: u64) -> u64 {
 }
 
 /// Whether a record stamped `now_ns` should wake the reader, given
-/// whether what it is read from is `filling` (see [`submit`]).
+/// whether what it is read from is `filling` and when this CPU last woke
+/// it (`last_ns`, updated on a wake-up; see [`submit`]).
 #[inline(always)]
-fn wake_due(cpu: &mut Wakeups, filling: bool, now_ns: u64) -> bool {
-    let interval = if filling {
-        FILLING_WAKEUP_NS
-    } else if reader_polls_after(now_ns) {
-        return false;
+fn wake_due(last_ns: &mut u64, filling: bool, now_ns: u64) -> bool {
+    let since = now_ns.wrapping_sub(*last_ns);
+    // The reader's promise is looked at only once the interval is over:
+    // the reader writes it from another CPU, so reading it is a cache miss
+    // that most records need not pay.
+    let due = if filling {
+        since >= FILLING_WAKEUP_NS
     } else {
-        WAKEUP_INTERVAL_NS
+        since >= WAKEUP_INTERVAL_NS && !reader_polls_after(now_ns)
     };
-    if now_ns.wrapping_sub(cpu.last_ns) >= interval {
-        cpu.last_ns = now_ns;
-        true
-    } else {
-        false
+    if due {
+        *last_ns = now_ns;
     }
+    due
 }
 
 /// After a record into a per-CPU area ([`records`]) that is `filling`:
 /// rings the doorbell in `EVENTS` when a wake-up is due, by the same
-/// rules as [`submit`].
+/// rules as [`submit`]. `last_ns` is the CPU's word in the area's head
+/// line, which the record's writer has just touched.
 #[inline(always)]
-pub fn ring_doorbell(filling: bool, now_ns: u64) {
-    let Some(cpu) = WAKEUPS.get_ptr_mut(0) else {
-        return;
-    };
-    // SAFETY: a per-CPU slot, only this CPU touches it while we run.
-    if wake_due(unsafe { &mut *cpu }, filling, now_ns) {
+pub fn ring_doorbell(last_ns: &mut u64, filling: bool, now_ns: u64) {
+    if wake_due(last_ns, filling, now_ns) {
         // A failed doorbell (a full ring) is no loss: the reader polls
         // the areas whenever it wakes.
         let _ = EVENTS.output::<u64>(

@@ -13,7 +13,7 @@ use core::intrinsics::{AtomicOrdering::SeqCst, atomic_cxchg, atomic_xchg};
 use aya_ebpf::{helpers::generated::bpf_get_smp_processor_id, maps::Array};
 use ebpftop_common::{
     LostReason,
-    cpu_records::{CpuSlot, HEAD, TAIL, WORDS_PER_CPU},
+    cpu_records::{CpuSlot, HEAD, KNOWN_TAIL, LAST_WAKE, TAIL, WORDS_PER_CPU},
 };
 
 use crate::{EVENTS, count_lost, ring_doorbell, submit};
@@ -80,9 +80,12 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
     let slots = unsafe { core::ptr::read_volatile(&raw const CPU_SLOTS) };
     // SAFETY: helper call without arguments (inlined by the verifier).
     let cpu = unsafe { bpf_get_smp_processor_id() };
-    let (Some(head), Some(tail)) = (
-        heads.get_ptr_mut(cpu * WORDS_PER_CPU + HEAD),
-        heads.get_ptr_mut(cpu * WORDS_PER_CPU + TAIL),
+    let at = cpu * WORDS_PER_CPU;
+    let (Some(head), Some(tail), Some(last_wake), Some(known_tail)) = (
+        heads.get_ptr_mut(at + HEAD),
+        heads.get_ptr_mut(at + TAIL),
+        heads.get_ptr_mut(at + LAST_WAKE),
+        heads.get_ptr_mut(at + KNOWN_TAIL),
     ) else {
         count_lost(LostReason::RingBufFull);
         return;
@@ -96,9 +99,24 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
         count_lost(LostReason::RingBufFull);
         return;
     }
+    // The tail only moves on, so the fill measured against the tail last
+    // read is never less than the true one. The tail itself, on the
+    // reader's line, is a cache miss: read only once that fill is a
+    // quarter of the slots (as the wake-ups need to know, and before the
+    // area can look full).
     // SAFETY: map values, written by the reader (tail) and by writers on
-    // this CPU (head), only as whole aligned u64s.
-    let t = unsafe { core::ptr::read_volatile(tail) };
+    // this CPU (the rest), only as whole aligned u64s. Nested writers may
+    // race on the known tail, leaving an older one: still not past it.
+    let t = unsafe {
+        let known = core::ptr::read_volatile(known_tail);
+        if core::ptr::read_volatile(head).wrapping_sub(known) < slots / 4 {
+            known
+        } else {
+            let t = core::ptr::read_volatile(tail);
+            core::ptr::write_volatile(known_tail, t);
+            t
+        }
+    };
     let Some(h) = take_slot(head, t, slots).or_else(|| take_slot(head, t, slots)) else {
         count_lost(LostReason::RingBufFull);
         return;
@@ -124,7 +142,13 @@ pub fn emit_to<T: Copy>(records: &Array<CpuSlot<T>>, heads: &Array<u64>, rec: &T
             atomic_xchg::<u64, { SeqCst }>(seq, h + 1);
         }
     }
-    ring_doorbell(h.wrapping_sub(t) >= slots / 4, now_ns);
+    // SAFETY: this CPU's word, next to its head; writers nested on this
+    // CPU may race it, which at worst wakes the reader twice.
+    ring_doorbell(
+        unsafe { &mut *last_wake },
+        h.wrapping_sub(t) >= slots / 4,
+        now_ns,
+    );
 }
 
 /// Takes the next slot of a CPU whose reader has consumed `tail`: its

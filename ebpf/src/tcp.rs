@@ -99,11 +99,14 @@ pub struct Change {
 /// [`crate::slots::Slots`]) and emit through `$out` (a per-CPU area,
 /// [`crate::cpu_records!`]), which need BPF atomics (Linux 5.12);
 /// `$btf_h`/`$raw_h` keep them in `$hash`, a hash map, and emit through
-/// the ring buffer, for older kernels.
+/// the ring buffer, for older kernels. Each passes the tracepoint on to
+/// the next program in the hub's chain (see [`crate::hub`]).
 #[macro_export]
 macro_rules! state_change_programs {
     ($handler:ident: $btf:ident, $raw:ident => $slots:expr, $out:ty;
      $btf_h:ident, $raw_h:ident => $hash:expr $(;)?) => {
+        // TCP tools running at once share one program on the tracepoint.
+        $crate::hub!("inet_sock_set_state");
         $crate::state_change_programs!(@btf $btf, $handler, $slots, $out);
         $crate::state_change_programs!(@raw $raw, $handler, $slots, $out);
         $crate::state_change_programs!(@btf $btf_h, $handler, $hash, $crate::records::RingOut);
@@ -121,6 +124,7 @@ macro_rules! state_change_programs {
                 },
                 $table,
             );
+            hub_pass_on(&ctx);
             0
         }
     };
@@ -136,6 +140,7 @@ macro_rules! state_change_programs {
                 },
                 $table,
             );
+            hub_pass_on(&ctx);
             0
         }
     };

@@ -256,12 +256,29 @@ impl Tracer {
 
     /// [`Tracer::ours`] with extra environment variables.
     pub fn ours_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Tracer {
+        let t = Tracer::ours_starting(tool, args, env);
+        t.wait_ready();
+        t
+    }
+
+    /// Our tool `tool`, started with `--verbose` and not waited for: see
+    /// [`Tracer::wait_ready`].
+    pub fn ours_starting(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Tracer {
         let mut all = vec!["--verbose"];
         all.extend_from_slice(args);
-        let t = Tracer::spawn_env(bin(tool), &all, env);
-        t.wait_stderr(|l| l.contains("tracing"), Duration::from_secs(20))
-            .unwrap_or_else(|| panic!("{} never became ready: {:?}", t.what, t.stderr.snapshot()));
-        t
+        Tracer::spawn_env(bin(tool), &all, env)
+    }
+
+    /// Waits until one of our tools says it is tracing.
+    pub fn wait_ready(&self) {
+        self.wait_stderr(|l| l.contains("tracing"), Duration::from_secs(20))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} never became ready: {:?}",
+                    self.what,
+                    self.stderr.snapshot()
+                )
+            });
     }
 
     pub fn pid(&self) -> u32 {

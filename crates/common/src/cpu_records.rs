@@ -4,8 +4,8 @@
 //! Two mmapable arrays. `CPU_RECORDS` holds `slots` [`CpuSlot`]s per CPU,
 //! CPU `c`'s at `c * slots ..`, used as a ring. `CPU_HEADS` holds
 //! [`WORDS_PER_CPU`] u64s per CPU: the count of slots its writers have
-//! taken ([`HEAD`]) and of records the reader has consumed ([`TAIL`]), on
-//! cache lines of their own. A writer takes slot `h` by moving the head
+//! taken ([`HEAD`], with their own bookkeeping on its line) and of records
+//! the reader has consumed ([`TAIL`]), on cache lines of their own. A writer takes slot `h` by moving the head
 //! from `h` to `h + 1` with a compare-and-swap (writers nested on the same
 //! CPU, in interrupts, may race it), writes its record, then sets the
 //! slot's `seq` to `h + 1`. The reader consumes slot `t` once its `seq` is
@@ -16,6 +16,11 @@
 pub const WORDS_PER_CPU: u32 = 16;
 /// Where a CPU's head is among its words.
 pub const HEAD: u32 = 0;
+/// When the CPU's writers last woke the reader (`bpf_ktime_get_ns`), on
+/// the head's line, which a writer touches anyway.
+pub const LAST_WAKE: u32 = 1;
+/// The tail as the CPU's writers last read it, on the head's line too.
+pub const KNOWN_TAIL: u32 = 2;
 /// Where its tail is: a cache line away from the head.
 pub const TAIL: u32 = 8;
 /// A record of this 8-byte value in the tool's ring buffer only wakes the

@@ -11,6 +11,7 @@ pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod gethostlatency;
+pub mod hub;
 pub mod irqtime;
 pub mod loglinear;
 pub mod mountsnoop;

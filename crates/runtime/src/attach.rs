@@ -2,11 +2,21 @@
 //! attached, best first; the first that loads and attaches on this kernel
 //! wins, and the others' failures are kept for `--verbose`.
 
-use std::{fmt, path::Path, sync::OnceLock};
+use std::{
+    fmt,
+    os::fd::{AsFd, OwnedFd},
+    path::Path,
+    sync::OnceLock,
+};
 
 use aya::{Btf, Ebpf, programs::Program};
 
-use crate::{Error, tracefs};
+use crate::{
+    Error,
+    hub::{self, Claim, Host, Place},
+    lost::program_skipped,
+    tracefs,
+};
 
 /// A place in the kernel a program can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +88,9 @@ pub struct Hook {
     pub name: &'static str,
     pub candidates: &'static [Candidate],
     pub required: bool,
+    /// Whether tools running at once share one program on this hook
+    /// ([`crate::hub`]; the object must declare the hub).
+    pub shared: bool,
 }
 
 /// Where each hook ended up.
@@ -88,6 +101,12 @@ pub struct AttachReport {
     pub chosen: Option<Candidate>,
     /// Candidates tried before and why each failed.
     pub failures: Vec<(Candidate, String)>,
+    /// How a shared hook is shared, for `--verbose`.
+    pub sharing: Option<String>,
+    /// The program the kernel calls for the chosen candidate, where it is
+    /// not the candidate's own (a shared hook's starter), and how many of
+    /// its runs the kernel had skipped before ours went in.
+    pub starter: Option<(OwnedFd, u64)>,
 }
 
 impl fmt::Display for AttachReport {
@@ -95,6 +114,9 @@ impl fmt::Display for AttachReport {
         match &self.chosen {
             Some(c) => write!(f, "{}: {} (program {})", self.hook, c.at, c.program)?,
             None => write!(f, "{}: not attached", self.hook)?,
+        }
+        if let Some(sharing) = &self.sharing {
+            write!(f, ", {sharing}")?;
         }
         for (c, why) in &self.failures {
             write!(f, "; {} (program {}) unavailable: {why}", c.at, c.program)?;
@@ -140,11 +162,15 @@ fn kernel_btf() -> Result<&'static Btf, String> {
 /// drop several at once (see `Loaded`'s Drop).
 pub type OwnedLink = Box<dyn Send>;
 
-/// Attaches every hook, each with its first working candidate.
+/// Attaches every hook, each with its first working candidate. A shared
+/// hook goes in its `place`: where the object was loaded to join another
+/// tool's chain, only with a candidate of that chain's kind (and `place`
+/// is emptied once it is taken).
 pub fn attach_hooks(
     ebpf: &mut Ebpf,
     hooks: &[Hook],
     links: &mut Vec<OwnedLink>,
+    place: &mut Option<Place>,
 ) -> Result<Vec<AttachReport>, Error> {
     let mut reports = Vec::with_capacity(hooks.len());
     for hook in hooks {
@@ -152,12 +178,37 @@ pub fn attach_hooks(
             hook: hook.name,
             chosen: None,
             failures: Vec::new(),
+            sharing: None,
+            starter: None,
         };
+        let shared = hook.shared && hub::chain_of(ebpf).is_some();
         for c in hook.candidates {
-            match attach_one(ebpf, c) {
-                Ok(link) => {
+            let attached = match place {
+                Some(Place::Joined(j)) if shared => {
+                    if c.at.kind() != j.kind {
+                        continue;
+                    }
+                    join(ebpf, c, place)
+                }
+                _ if shared => {
+                    // The claim serves only a chain of its kind.
+                    let claim = match place.take() {
+                        Some(Place::First(claim)) if claim.kind() == c.at.kind() => Some(claim),
+                        other => {
+                            *place = other;
+                            None
+                        }
+                    };
+                    attach_first(ebpf, hook, c, claim)
+                }
+                _ => attach_one(ebpf, c).map(|link| (link, None, None)),
+            };
+            match attached {
+                Ok((link, sharing, starter)) => {
                     links.push(link);
                     report.chosen = Some(*c);
+                    report.sharing = sharing;
+                    report.starter = starter;
                     break;
                 }
                 Err(why) => {
@@ -227,7 +278,113 @@ fn skipped(c: &Candidate) -> bool {
     })
 }
 
+/// A shared hook's link, where it was attached, and its starter (see
+/// [`AttachReport`]).
+type SharedLink = (OwnedLink, Option<String>, Option<(OwnedFd, u64)>);
+
+/// Puts candidate `c`'s program in the place `joined` holds in another
+/// tool's chain, which the object was loaded against.
+fn join(ebpf: &mut Ebpf, c: &Candidate, place: &mut Option<Place>) -> Result<SharedLink, String> {
+    check_candidate(c)?;
+    let program = load_only(ebpf, c)?;
+    let Some(Place::Joined(j)) = place.take() else {
+        return Err("no place to join".into());
+    };
+    let starter = j
+        .starter()
+        .try_clone_to_owned()
+        .map_err(|e| e.to_string())?;
+    let before = program_skipped(starter.as_fd()).map_err(|e| e.to_string())?;
+    let sharing = format!(
+        "in place {} of the chain that pid {} attached (one program on the tracepoint \
+         for all our tools on it)",
+        j.index, j.host_pid
+    );
+    let member = j
+        .enter(program.as_fd())
+        .map_err(|e| format!("could not take our place in the chain: {e}"))?;
+    Ok((Box::new(member), Some(sharing), Some((starter, before))))
+}
+
+/// Attaches the object's starter for `c`'s kind, with `c`'s program first
+/// in the chain, for later tools to join; the candidate alone where that
+/// fails.
+fn attach_first(
+    ebpf: &mut Ebpf,
+    hook: &Hook,
+    c: &Candidate,
+    claim: Option<Claim>,
+) -> Result<SharedLink, String> {
+    check_candidate(c)?;
+    let kind = c.at.kind();
+    let starter = hub::starter_program(kind).map(|program| Candidate { program, at: c.at });
+    let hosted = starter
+        .ok_or_else(|| format!("no starter for {kind}"))
+        .and_then(|s| {
+            let starter = load_only(ebpf, &s)?;
+            let program = load_only(ebpf, c)?;
+            let chain = hub::chain_of(ebpf)
+                .ok_or("object has no chain")?
+                .try_clone_to_owned()
+                .map_err(|e| e.to_string())?;
+            let name = match c.at {
+                AttachPoint::RawTracepoint { name } => Some(name),
+                _ => None,
+            };
+            let host = Host::start(
+                hook.name,
+                claim,
+                name,
+                chain.as_fd(),
+                starter.as_fd(),
+                program.as_fd(),
+            )
+            .map_err(|e| e.to_string())?;
+            Ok((host, starter))
+        });
+    match hosted {
+        Ok((host, starter)) => Ok((
+            Box::new(host),
+            Some("first in a chain that our tools started later join".into()),
+            Some((starter, 0)),
+        )),
+        Err(why) => {
+            log::info!("{}: not shared ({why})", hook.name);
+            attach_one(ebpf, c).map(|link| (link, None, None))
+        }
+    }
+}
+
+/// Loads `c`'s program without attaching it (a shared hook's): its
+/// descriptor. Only tracepoint kinds can be shared.
+fn load_only(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedFd, String> {
+    let program = ebpf
+        .program_mut(c.program)
+        .ok_or_else(|| format!("object has no program {}", c.program))?;
+    let fd = match (c.at, program) {
+        (AttachPoint::RawTracepoint { .. }, Program::RawTracePoint(p)) => {
+            load_if_needed(p.load())?;
+            p.fd()
+        }
+        (AttachPoint::BtfTracepoint { name }, Program::BtfTracePoint(p)) => {
+            load_if_needed(p.load(name, kernel_btf()?))?;
+            p.fd()
+        }
+        (at, _) => return Err(format!("{at} cannot be shared")),
+    };
+    fd.map_err(|e| first_line(&e.to_string()))?
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| e.to_string())
+}
+
 fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
+    check_candidate(c)?;
+    attach_checked(ebpf, c)
+}
+
+/// What can be checked of candidate `c` without loading it.
+pub(crate) fn check_candidate(c: &Candidate) -> Result<(), String> {
     if skipped(c) {
         return Err(format!("skipped ({SKIP_ATTACH_ENV})"));
     }
@@ -260,6 +417,10 @@ fn attach_one(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
         }
         _ => {}
     }
+    Ok(())
+}
+
+fn attach_checked(ebpf: &mut Ebpf, c: &Candidate) -> Result<OwnedLink, String> {
     let program = ebpf
         .program_mut(c.program)
         .ok_or_else(|| format!("object has no program {}", c.program))?;

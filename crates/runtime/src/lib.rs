@@ -10,6 +10,7 @@ pub mod clock;
 pub mod cpu_records;
 pub mod event_loop;
 pub mod filter;
+pub mod hub;
 pub mod load;
 pub mod lost;
 pub mod privileges;
@@ -96,6 +97,7 @@ macro_rules! syscall_hook {
                 },
             }],
             required: $required,
+            shared: false,
         }
     };
 }
@@ -156,6 +158,7 @@ macro_rules! sched_hooks {
                 name,
                 candidates,
                 required: true,
+                shared: false,
             }
         }
 

@@ -7,10 +7,13 @@ use aya::{
 };
 use ebpftop_common::{Filter, cpu_records};
 
+use std::os::fd::AsFd;
+
 use crate::{
     Error, LostCounter, Ring,
     attach::{AttachReport, Hook, OwnedLink, attach_hooks},
     cpu_records::CpuRecords,
+    hub::{self, Place, PrivateBpffs},
     privileges, tracefs,
 };
 
@@ -98,15 +101,61 @@ impl ToolObject {
             .map_err(|_| Error::BadInput(format!("{ids} CPUs: too many for record areas")))?;
         loader.map_max_entries("CPU_RECORDS", records);
         loader.map_max_entries("CPU_HEADS", ids as u32 * cpu_records::WORDS_PER_CPU);
-        let mut ebpf = loader.load(self.bytes).map_err(|e| {
+        // A shared hook another of our tools already watches: the object
+        // is loaded against that tool's chain, pinned for the load.
+        let mut place = self
+            .hooks
+            .iter()
+            .find(|h| h.shared)
+            .and_then(hub::find_place);
+        let index = match &place {
+            Some(Place::Joined(j)) => j.index,
+            _ => 0,
+        };
+        let bpffs = match &place {
+            Some(Place::Joined(j)) => {
+                match PrivateBpffs::mount().and_then(|b| Ok((b.pin(j.chain(), "chain")?, b))) {
+                    Ok((pin, bpffs)) => {
+                        loader.map_pin_path(hub::CHAIN_MAP, pin);
+                        loader.override_global(hub::INDEX_GLOBAL, &index, true);
+                        Some(bpffs)
+                    }
+                    Err(e) => {
+                        log::info!("could not pin the chain to join it ({e}); attaching our own");
+                        place = None;
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let ebpf = loader.load(self.bytes).map_err(|e| {
             Error::Load(format!(
                 "{}: {}",
                 self.tool,
                 e.to_string().lines().next().unwrap_or("")
             ))
-        })?;
+        });
+        drop(bpffs);
+        let mut ebpf = ebpf?;
+        if let Some(Place::Joined(j)) = &place {
+            // The loader would have made a chain of its own had the pin gone.
+            let ours = hub::chain_of(&ebpf).and_then(|c| hub::object_id(c).ok());
+            if ours != hub::object_id(j.chain()).ok() {
+                return Err(Error::Load(format!(
+                    "{}: the object was not loaded against the chain it joins",
+                    self.tool
+                )));
+            }
+        }
         let mut links = Vec::new();
-        let attached = attach_hooks(&mut ebpf, self.hooks, &mut links)?;
+        let mut attached = attach_hooks(&mut ebpf, self.hooks, &mut links, &mut place)?;
+        if let Some(Place::Joined(_)) = place {
+            return Err(Error::Attach(format!(
+                "{}: no program could take the place it was given in another tool's chain",
+                self.tool
+            )));
+        }
         let ring = match ebpf.take_map("EVENTS") {
             Some(m) => {
                 let events =
@@ -138,15 +187,23 @@ impl ToolObject {
                 let mut lost = LostCounter::new(
                     PerCpuArray::try_from(m).map_err(|e| Error::Map(format!("LOST: {e}")))?,
                 );
-                for program in attached.iter().filter_map(|r| r.chosen).map(|c| c.program) {
-                    let fd = ebpf
-                        .program(program)
-                        .and_then(|p| p.fd().ok())
-                        .and_then(|fd| fd.try_clone().ok())
-                        .ok_or_else(|| {
-                            Error::Load(format!("{}: no fd for {program}", self.tool))
-                        })?;
-                    lost.watch_program(program, fd);
+                for report in &mut attached {
+                    let Some(program) = report.chosen.map(|c| c.program) else {
+                        continue;
+                    };
+                    // A shared hook's runs are its starter's.
+                    let (fd, before) = match report.starter.take() {
+                        Some(starter) => starter,
+                        None => ebpf
+                            .program(program)
+                            .and_then(|p| p.fd().ok())
+                            .and_then(|fd| fd.as_fd().try_clone_to_owned().ok())
+                            .map(|fd| (fd, 0))
+                            .ok_or_else(|| {
+                                Error::Load(format!("{}: no fd for {program}", self.tool))
+                            })?,
+                    };
+                    lost.watch_program(program, fd, before);
                 }
                 Some(lost)
             }

@@ -5,21 +5,19 @@
 use std::{
     cell::Cell,
     io,
-    os::fd::{AsFd, AsRawFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd},
 };
 
-use aya::{
-    maps::{MapData, PerCpuArray},
-    programs::ProgramFd,
-};
+use aya::maps::{MapData, PerCpuArray};
 use ebpftop_common::LostReason;
 
 use crate::Error;
 
 pub struct LostCounter {
     map: PerCpuArray<MapData, u64>,
-    /// The attached programs, by name.
-    programs: Vec<(&'static str, ProgramFd)>,
+    /// The attached programs, by name, and the runs the kernel had
+    /// skipped of each before it was ours (a shared hook's starter).
+    programs: Vec<(&'static str, OwnedFd, u64)>,
     reported: [u64; LostReason::COUNT as usize],
     /// Runs user space found the programs did not count, and the reason
     /// to report them under (see [`LostCounter::set_unseen`]).
@@ -58,12 +56,17 @@ struct InfoByFd {
 
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 
+/// How many runs of the program behind `fd` the kernel has skipped.
+pub fn program_skipped(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    program_stats(fd).map(|s| s.skipped)
+}
+
 /// The run statistics of the program behind `fd`.
-fn program_stats(fd: &ProgramFd) -> io::Result<ProgramStats> {
+fn program_stats(fd: BorrowedFd<'_>) -> io::Result<ProgramStats> {
     // SAFETY: plain data, all zeros valid; zeros also ask for no arrays.
     let mut info: ProgInfo = unsafe { std::mem::zeroed() };
     let attr = InfoByFd {
-        bpf_fd: fd.as_fd().as_raw_fd() as u32,
+        bpf_fd: fd.as_raw_fd() as u32,
         info_len: size_of::<ProgInfo>() as u32,
         info: (&raw mut info) as u64,
     };
@@ -97,9 +100,10 @@ impl LostCounter {
         }
     }
 
-    /// Counts the runs the kernel skips of `program` as lost.
-    pub fn watch_program(&mut self, name: &'static str, fd: ProgramFd) {
-        self.programs.push((name, fd));
+    /// Counts the runs the kernel skips of `program` (behind `fd`) as
+    /// lost, beyond the `before` it had skipped already.
+    pub fn watch_program(&mut self, name: &'static str, fd: OwnedFd, before: u64) {
+        self.programs.push((name, fd, before));
     }
 
     /// Sets how many runs since load user space found the programs did not
@@ -116,9 +120,12 @@ impl LostCounter {
     pub fn program_stats(&self) -> Result<Vec<(&'static str, ProgramStats)>, Error> {
         self.programs
             .iter()
-            .map(|(name, fd)| {
-                program_stats(fd)
-                    .map(|s| (*name, s))
+            .map(|(name, fd, before)| {
+                program_stats(fd.as_fd())
+                    .map(|s| {
+                        let skipped = s.skipped.saturating_sub(*before);
+                        (*name, ProgramStats { skipped, ..s })
+                    })
                     .map_err(|e| Error::Io(format!("reading the statistics of {name}"), e))
             })
             .collect()

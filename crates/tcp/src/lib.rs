@@ -215,6 +215,7 @@ macro_rules! sock_state_hook {
                 },
             }],
             required: true,
+            shared: false,
         }
     };
 }
@@ -222,7 +223,9 @@ macro_rules! sock_state_hook {
 /// The `inet_sock_set_state` hook of the programs `$prefix` + `_btf`,
 /// `_raw`, `_btf_h` and `_raw_h` (`ebpftop_ebpf::state_change_programs!`):
 /// its BTF tracepoint first, its raw tracepoint where the kernel cannot
-/// attach that.
+/// attach that. Shared: TCP tools running at once put their programs in
+/// one chain, which one program on the tracepoint runs (the runtime's
+/// `hub`).
 #[macro_export]
 macro_rules! state_change_hook {
     ($prefix:literal) => {
@@ -258,6 +261,7 @@ macro_rules! state_change_hook {
                 },
             ],
             required: true,
+            shared: true,
         }
     };
 }

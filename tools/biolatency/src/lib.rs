@@ -32,6 +32,7 @@ macro_rules! block_hook {
                 },
             }],
             required: true,
+            shared: false,
         }
     };
 }

@@ -34,6 +34,7 @@ macro_rules! block_hook {
                 },
             }],
             required: $required,
+            shared: false,
         }
     };
 }

@@ -44,6 +44,7 @@ const fn hooks(candidates: &'static [Candidate]) -> [Hook; 1] {
         name: "context switch",
         candidates,
         required: true,
+        shared: false,
     }]
 }
 static ALL_HOOKS: [Hook; 1] = hooks(&[BTF, RAW, CLASSIC]);

@@ -25,6 +25,7 @@ static HOOKS: &[Hook] = &[Hook {
         },
     }],
     required: true,
+    shared: false,
 }];
 
 static OBJECT: ToolObject = ToolObject {

@@ -23,6 +23,7 @@ macro_rules! libc_hooks {
                     },
                 }],
                 required: true,
+                shared: false,
             },
             Hook {
                 name: concat!($symbol, " return"),
@@ -34,6 +35,7 @@ macro_rules! libc_hooks {
                     },
                 }],
                 required: true,
+                shared: false,
             },
         ]
     };

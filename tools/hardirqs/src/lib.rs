@@ -51,11 +51,13 @@ const fn hooks(entry: &'static [Candidate], exit: &'static [Candidate]) -> [Hook
             name: "IRQ handler entry",
             candidates: entry,
             required: true,
+            shared: false,
         },
         Hook {
             name: "IRQ handler exit",
             candidates: exit,
             required: true,
+            shared: false,
         },
     ]
 }

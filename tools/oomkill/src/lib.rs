@@ -26,6 +26,7 @@ static HOOKS: &[Hook] = &[Hook {
         },
     }],
     required: true,
+    shared: false,
 }];
 
 pub static OBJECT: ToolObject = ToolObject {

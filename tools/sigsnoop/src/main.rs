@@ -32,6 +32,7 @@ static GENERATE_HOOKS: &[Hook] = &[Hook {
         },
     }],
     required: true,
+    shared: false,
 }];
 
 static KILL_HOOKS: &[Hook] = &[

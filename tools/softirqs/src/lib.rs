@@ -61,11 +61,13 @@ const fn hooks(entry: &'static [Candidate], exit: &'static [Candidate]) -> [Hook
             name: "softirq entry",
             candidates: entry,
             required: true,
+            shared: false,
         },
         Hook {
             name: "softirq exit",
             candidates: exit,
             required: true,
+            shared: false,
         },
     ]
 }

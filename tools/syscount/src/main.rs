@@ -36,6 +36,7 @@ const EXIT: Hook = Hook {
     name: "syscall exit",
     candidates: &[RAW_EXIT, TP_EXIT],
     required: true,
+    shared: false,
 };
 /// For a kernel whose `pt_regs` could not be resolved: the raw exit could
 /// not find the syscall number.
@@ -43,6 +44,7 @@ const EXIT_CLASSIC: Hook = Hook {
     name: "syscall exit",
     candidates: &[TP_EXIT],
     required: true,
+    shared: false,
 };
 const ENTER: Hook = Hook {
     name: "syscall entry",
@@ -60,6 +62,7 @@ const ENTER: Hook = Hook {
         },
     ],
     required: true,
+    shared: false,
 };
 
 /// Counting needs only the exit (its number and `ret`); timing, the entry

@@ -37,6 +37,7 @@ const ENTER: Hook = Hook {
         },
     ],
     required: true,
+    shared: false,
 };
 const TP_EXIT: Candidate = Candidate {
     program: "syslat_exit",
@@ -55,12 +56,14 @@ const EXIT: Hook = Hook {
         TP_EXIT,
     ],
     required: true,
+    shared: false,
 };
 /// Without `pt_regs` offsets from BTF the raw exit cannot find the number.
 const EXIT_CLASSIC: Hook = Hook {
     name: "syscall exit",
     candidates: &[TP_EXIT],
     required: true,
+    shared: false,
 };
 
 pub fn object(raw_exit: bool) -> ToolObject {

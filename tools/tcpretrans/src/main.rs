@@ -27,6 +27,7 @@ static HOOKS: &[Hook] = &{
                 },
             }],
             required: true,
+            shared: false,
         },
         sock_state_hook!("tcpretrans_state"),
         a,

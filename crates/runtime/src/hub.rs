@@ -1,0 +1,654 @@
+//! One program on a tracepoint for all of our tools that watch it at once
+//! (the kernel half is `ebpftop_ebpf::hub`).
+//!
+//! The first tool to attach a shared hook attaches its object's starter
+//! program, which only tail-calls the chain (a prog array), and puts its
+//! own program in the chain's first place. It then serves the chain on an
+//! abstract Unix socket named after the hook and attach kind. A tool that
+//! starts later asks there for a place: it gets the place, the chain, the
+//! starter's link and the starter program (descriptors, passed over the
+//! socket), loads its object against that chain (pinned for the load in a
+//! bpffs of its own, as the loader takes shared maps only by pin), and
+//! puts its program in its place. Every program in the chain passes the
+//! tracepoint on to the next place after its own work. The tracepoint so
+//! calls one program for all the tools, each of its calls saving the cost
+//! of calling one more (about 80 ns here).
+//!
+//! Lifetimes: every tool holds the chain and the starter's link, so the
+//! chain runs as long as any of them does and the kernel frees it all with
+//! the last. A tool leaving empties its place; the first tool also empties
+//! the place of any tool whose connection closes (one that was killed).
+//! After the first tool has gone, no one can join (later tools start a
+//! chain of their own) and a killed tool's program stays in its place,
+//! doing its work for no reader, until the chain's last tool goes.
+
+use std::{
+    ffi::CString,
+    io::{self, Read, Write},
+    mem::size_of,
+    os::{
+        fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
+        linux::net::SocketAddrExt,
+        unix::net::{SocketAddr, UnixListener, UnixStream},
+    },
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+pub use ebpftop_common::hub::{CHAIN_MAP, INDEX_GLOBAL, SLOTS};
+
+use crate::attach::{Hook, check_candidate};
+
+/// The starter program in each object that can share a hook, by the kind
+/// of attach point (`AttachPoint::kind`).
+pub fn starter_program(kind: &str) -> Option<&'static str> {
+    match kind {
+        "tp_btf" => Some("hub_tp_btf"),
+        "raw_tracepoint" => Some("hub_raw_tp"),
+        _ => None,
+    }
+}
+
+/// Where this tool's program goes for a shared hook.
+pub enum Place {
+    /// In another tool's chain.
+    Joined(Joined),
+    /// First in a chain of its own, which later tools may join: the
+    /// address is claimed before load, so that a tool starting at the same
+    /// time waits for this one's answer instead of attaching its own.
+    First(Claim),
+}
+
+/// The address of a chain of `kind`, bound by the tool that will start it.
+pub struct Claim {
+    kind: &'static str,
+    listener: UnixListener,
+}
+
+/// This tool's place for `hook`: in the chain of another tool that
+/// watches it, of the first kind among the hook's candidates that this
+/// tool could attach, or first in a chain of that kind. `None` when no
+/// kind can be shared (or the address cannot be had).
+pub fn find_place(hook: &Hook) -> Option<Place> {
+    let kind = hook
+        .candidates
+        .iter()
+        .find(|c| starter_program(c.at.kind()).is_some() && check_candidate(c).is_ok())?
+        .at
+        .kind();
+    let addr = address(hook.name, kind).ok()?;
+    // Twice: a tool that bound the address between our connect and bind
+    // is one to join.
+    for _ in 0..2 {
+        if let Ok(stream) = UnixStream::connect_addr(&addr) {
+            return Joined::ask(hook.name, kind, stream).map(Place::Joined);
+        }
+        match UnixListener::bind_addr(&addr) {
+            Ok(listener) => return Some(Place::First(Claim { kind, listener })),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => {
+                log::info!("{}: not shared ({e})", hook.name);
+                return None;
+            }
+        }
+    }
+    None
+}
+
+impl Claim {
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+/// The object's chain.
+pub fn chain_of(ebpf: &aya::Ebpf) -> Option<BorrowedFd<'_>> {
+    match ebpf.map(CHAIN_MAP)? {
+        aya::maps::Map::ProgramArray(m) => Some(m.fd().as_fd()),
+        _ => None,
+    }
+}
+
+fn address(hook: &str, kind: &str) -> io::Result<SocketAddr> {
+    SocketAddr::from_abstract_name(format!("ebpftop-hub/{hook}/{kind}"))
+}
+
+/// How long a joining tool waits for the first tool's answer, which comes
+/// once that tool has loaded and attached (tens of milliseconds).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The answer when every place is taken.
+const FULL: u32 = u32::MAX;
+
+/// A place in another tool's chain, before and after this tool's program
+/// goes in it.
+pub struct Joined {
+    /// The attach kind of the chain (`AttachPoint::kind`).
+    pub kind: &'static str,
+    pub index: u32,
+    /// The first tool's pid, for `--verbose`.
+    pub host_pid: u32,
+    chain: OwnedFd,
+    /// Held, so that the starter stays attached while this tool runs.
+    _link: OwnedFd,
+    starter: OwnedFd,
+    /// Held: the first tool empties the place when it closes.
+    _stream: UnixStream,
+}
+
+impl Joined {
+    /// Asks the tool at the other end of `stream`, which serves a chain
+    /// for `hook` of attach `kind`, for a place; `None` (said under
+    /// `--verbose`) when it has none or gives no answer.
+    fn ask(hook: &str, kind: &'static str, mut stream: UnixStream) -> Option<Joined> {
+        // Anyone may bind an abstract address: a chain served by another
+        // user could be one our programs are never called from.
+        if !same_user(&stream) {
+            log::info!("{hook}: the {kind} chain is served by another user; attaching our own");
+            return None;
+        }
+        match Self::answer(&mut stream) {
+            Ok(Some((index, host_pid, [chain, link, starter]))) => Some(Joined {
+                kind,
+                index,
+                host_pid,
+                chain,
+                _link: link,
+                starter,
+                _stream: stream,
+            }),
+            Ok(None) => {
+                log::info!("{hook}: the {kind} chain is full; attaching a program of our own");
+                None
+            }
+            Err(e) => {
+                log::info!("{hook}: could not join the {kind} chain ({e}); attaching our own");
+                None
+            }
+        }
+    }
+
+    fn answer(stream: &mut UnixStream) -> io::Result<Option<(u32, u32, [OwnedFd; 3])>> {
+        stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        stream.write_all(b"j")?;
+        let (bytes, fds) = recv_with_fds(stream.as_fd(), 3)?;
+        let index = u32::from_ne_bytes(bytes[..4].try_into().unwrap());
+        let host_pid = u32::from_ne_bytes(bytes[4..].try_into().unwrap());
+        if index == FULL {
+            return Ok(None);
+        }
+        let [chain, link, starter]: [OwnedFd; 3] = fds
+            .try_into()
+            .map_err(|_| io::Error::other("answer without the chain's descriptors"))?;
+        stream.set_read_timeout(None)?;
+        Ok(Some((index, host_pid, [chain, link, starter])))
+    }
+
+    /// The chain, to load this tool's object against.
+    pub fn chain(&self) -> BorrowedFd<'_> {
+        self.chain.as_fd()
+    }
+
+    /// The starter program, whose skipped runs are this tool's too.
+    pub fn starter(&self) -> BorrowedFd<'_> {
+        self.starter.as_fd()
+    }
+
+    /// Puts `program` in this tool's place: from now on the chain calls
+    /// it. The place is emptied when the returned value is dropped. Should
+    /// the first tool's connection close before (it left, or was killed),
+    /// its place is emptied too.
+    pub fn enter(self, program: BorrowedFd<'_>) -> io::Result<Member> {
+        let mut watch = self._stream.try_clone()?;
+        let chain = self.chain.try_clone()?;
+        map_update(self.chain.as_fd(), self.index, program.as_raw_fd() as u32)?;
+        let leaving = Arc::new(AtomicBool::new(false));
+        let ours = Arc::clone(&leaving);
+        thread::Builder::new()
+            .name("hub first".into())
+            .spawn(move || {
+                let mut rest = [0u8; 64];
+                while matches!(watch.read(&mut rest), Ok(n) if n > 0) {}
+                if !ours.load(Ordering::Acquire) {
+                    let _ = map_delete(chain.as_fd(), 0);
+                }
+            })?;
+        Ok(Member {
+            joined: self,
+            leaving,
+        })
+    }
+}
+
+/// A tool's program in another tool's chain.
+pub struct Member {
+    joined: Joined,
+    /// Set when this tool leaves, so that its watch on the first tool's
+    /// connection (woken by the shutdown) does not take it for gone.
+    leaving: Arc<AtomicBool>,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        // Emptied before the connection closes, so the first tool cannot
+        // have handed the place on yet.
+        let _ = map_delete(self.joined.chain.as_fd(), self.joined.index);
+        self.leaving.store(true, Ordering::Release);
+        let _ = self.joined._stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// The first tool's chain: its starter attached, its own program in place
+/// 0, and the places it hands out.
+pub struct Host {
+    chain: OwnedFd,
+    _link: OwnedFd,
+    listener: Option<OwnedFd>,
+}
+
+impl Host {
+    /// Attaches `starter` to the tracepoint (a raw tracepoint `name`, or
+    /// the BTF tracepoint the program was loaded for when `name` is
+    /// `None`), puts `program` in place 0 of `chain` and serves the other
+    /// places at the `claim`ed address, if any (else the chain stays this
+    /// tool's alone).
+    pub fn start(
+        hook: &str,
+        claim: Option<Claim>,
+        name: Option<&str>,
+        chain: BorrowedFd<'_>,
+        starter: BorrowedFd<'_>,
+        program: BorrowedFd<'_>,
+    ) -> io::Result<Host> {
+        map_update(chain, 0, program.as_raw_fd() as u32)?;
+        let link = match raw_tracepoint_open(name, starter) {
+            Ok(link) => link,
+            Err(e) => {
+                let _ = map_delete(chain, 0);
+                return Err(e);
+            }
+        };
+        let chain = chain.try_clone_to_owned()?;
+        let listener = match claim.map(|c| c.listener) {
+            Some(listener) => {
+                let shared = Shared {
+                    chain: chain.try_clone()?,
+                    link: link.try_clone()?,
+                    starter: starter.try_clone_to_owned()?,
+                    taken: Mutex::new([false; SLOTS as usize]),
+                };
+                let fd = listener.as_fd().try_clone_to_owned()?;
+                let shared = Arc::new(shared);
+                thread::Builder::new()
+                    .name("hub".into())
+                    .spawn(move || serve(listener, shared))?;
+                log::info!("{hook}: other tools may join this program's chain");
+                Some(fd)
+            }
+            None => None,
+        };
+        Ok(Host {
+            chain,
+            _link: link,
+            listener,
+        })
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(l) = &self.listener {
+            // Wakes the serving thread's accept, which then ends.
+            // SAFETY: shutdown on a socket we own.
+            unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+        // Tools that joined keep the starter attached: the chain goes on
+        // without this tool's program.
+        let _ = map_delete(self.chain.as_fd(), 0);
+    }
+}
+
+/// What the serving threads hand out.
+struct Shared {
+    chain: OwnedFd,
+    link: OwnedFd,
+    starter: OwnedFd,
+    /// Places handed out; 0 is the first tool's.
+    taken: Mutex<[bool; SLOTS as usize]>,
+}
+
+fn serve(listener: UnixListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else {
+            return;
+        };
+        if !same_user(&stream) {
+            continue;
+        }
+        let shared = Arc::clone(&shared);
+        let _ = thread::Builder::new()
+            .name("hub member".into())
+            .spawn(move || member(stream, &shared));
+    }
+}
+
+/// Serves one joining tool: a place, then, when its connection closes
+/// (it left or was killed), the place emptied and handed back.
+fn member(mut stream: UnixStream, shared: &Shared) {
+    let mut request = [0u8; 1];
+    if stream.read_exact(&mut request).is_err() {
+        return;
+    }
+    let index = {
+        let mut taken = shared.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let free = (1..SLOTS as usize).find(|&i| !taken[i]);
+        if let Some(i) = free {
+            taken[i] = true;
+        }
+        free
+    };
+    let mut answer = [0u8; 8];
+    answer[4..].copy_from_slice(&std::process::id().to_ne_bytes());
+    let Some(index) = index else {
+        answer[..4].copy_from_slice(&FULL.to_ne_bytes());
+        let _ = send_with_fds(stream.as_fd(), &answer, &[]);
+        return;
+    };
+    answer[..4].copy_from_slice(&(index as u32).to_ne_bytes());
+    let fds = [
+        shared.chain.as_raw_fd(),
+        shared.link.as_raw_fd(),
+        shared.starter.as_raw_fd(),
+    ];
+    if send_with_fds(stream.as_fd(), &answer, &fds).is_ok() {
+        // Nothing more comes: the read ends when the connection closes.
+        let mut rest = [0u8; 64];
+        while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
+    }
+    let _ = map_delete(shared.chain.as_fd(), index as u32);
+    shared.taken.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
+}
+
+/// Whether the peer runs as our effective user: the descriptors handed
+/// out would let it empty places in the chain, and a chain it serves
+/// would have to be one our programs are called from.
+fn same_user(stream: &UnixStream) -> bool {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: 0,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: a ucred-sized buffer and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    };
+    // SAFETY: no preconditions.
+    rc == 0 && cred.uid == unsafe { libc::geteuid() }
+}
+
+/// A bpffs of this process's own, mounted for as long as it lives, to pin
+/// a received chain in for the loader.
+pub struct PrivateBpffs {
+    dir: PathBuf,
+}
+
+impl PrivateBpffs {
+    pub fn mount() -> io::Result<PrivateBpffs> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("ebpftop-hub.{}.{nanos}", std::process::id()));
+        std::fs::create_dir(&dir)?;
+        let path = c_path(&dir)?;
+        // SAFETY: NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            libc::mount(
+                c"bpf".as_ptr(),
+                path.as_ptr(),
+                c"bpf".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            let _ = std::fs::remove_dir(&dir);
+            return Err(e);
+        }
+        Ok(PrivateBpffs { dir })
+    }
+
+    /// Pins `fd` as `name`; the pin goes with the mount.
+    pub fn pin(&self, fd: BorrowedFd<'_>, name: &str) -> io::Result<PathBuf> {
+        let path = self.dir.join(name);
+        let c = c_path(&path)?;
+        let mut attr = [0u64; 2];
+        attr[0] = c.as_ptr() as u64;
+        attr[1] = fd.as_raw_fd() as u32 as u64;
+        bpf(BPF_OBJ_PIN, &attr)?;
+        Ok(path)
+    }
+}
+
+impl Drop for PrivateBpffs {
+    fn drop(&mut self) {
+        if let Ok(path) = c_path(&self.dir) {
+            // SAFETY: a NUL-terminated path.
+            unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+fn c_path(p: &std::path::Path) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt as _;
+    CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other)
+}
+
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+const BPF_OBJ_PIN: libc::c_long = 6;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
+
+/// One bpf() command on `attr`, a prefix of `union bpf_attr`.
+fn bpf<T>(cmd: libc::c_long, attr: &T) -> io::Result<libc::c_long> {
+    // SAFETY: `attr` and whatever it points to outlive the call; the
+    // kernel reads `size_of::<T>()` bytes of it.
+    let rc = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *const T, size_of::<T>()) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+fn map_update(map: BorrowedFd<'_>, index: u32, program: u32) -> io::Result<()> {
+    let (key, value) = (index, program);
+    // map_fd, key, value, flags (BPF_ANY).
+    let attr: [u64; 4] = [
+        map.as_raw_fd() as u32 as u64,
+        (&raw const key) as u64,
+        (&raw const value) as u64,
+        0,
+    ];
+    bpf(BPF_MAP_UPDATE_ELEM, &attr).map(drop)
+}
+
+fn map_delete(map: BorrowedFd<'_>, index: u32) -> io::Result<()> {
+    let key = index;
+    let attr: [u64; 2] = [map.as_raw_fd() as u32 as u64, (&raw const key) as u64];
+    match bpf(BPF_MAP_DELETE_ELEM, &attr) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        r => r.map(drop),
+    }
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN`: attaches a raw tracepoint program to `name`,
+/// or a BTF tracepoint program (`name` `None`) where it was loaded for.
+fn raw_tracepoint_open(name: Option<&str>, program: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let name = name
+        .map(CString::new)
+        .transpose()
+        .map_err(io::Error::other)?;
+    let attr: [u64; 2] = [
+        name.as_ref().map_or(0, |n| n.as_ptr() as u64),
+        program.as_raw_fd() as u32 as u64,
+    ];
+    let fd = bpf(BPF_RAW_TRACEPOINT_OPEN, &attr)?;
+    // SAFETY: a new descriptor the kernel just gave us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The kernel's id of the map or program behind `fd`.
+pub fn object_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    // `struct bpf_map_info` and `bpf_prog_info` both start with type, id.
+    let mut info = [0u32; 2];
+    let attr: [u64; 2] = [
+        fd.as_raw_fd() as u32 as u64 | ((size_of::<[u32; 2]>() as u64) << 32),
+        (&raw mut info) as u64,
+    ];
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)?;
+    Ok(info[1])
+}
+
+/// Sends `bytes` with `fds` attached (SCM_RIGHTS).
+fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut _,
+        iov_len: bytes.len(),
+    };
+    let fd_bytes = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: zeroed msghdr is valid; pointers below outlive sendmsg.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: the control buffer holds one header and `fds`.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
+        }
+    }
+    // SAFETY: a valid msghdr.
+    if unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Receives 8 bytes and up to `max` descriptors (SCM_RIGHTS).
+fn recv_with_fds(sock: BorrowedFd<'_>, max: usize) -> io::Result<([u8; 8], Vec<OwnedFd>)> {
+    let mut bytes = [0u8; 8];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_mut_ptr().cast(),
+        iov_len: bytes.len(),
+    };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE((max * size_of::<RawFd>()) as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: zeroed msghdr is valid; pointers below outlive recvmsg.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: a valid msghdr.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut fds = Vec::new();
+    // SAFETY: walking the control messages the kernel wrote.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+                let count =
+                    ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / size_of::<RawFd>();
+                for i in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    if (n as usize) < bytes.len() {
+        return Err(io::Error::other("short answer"));
+    }
+    Ok((bytes, fds))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Seek;
+
+    use super::*;
+
+    #[test]
+    fn descriptors_pass_with_the_answer() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut file = tempfile_like();
+        file.write_all(b"chain").unwrap();
+        let answer = [1, 0, 0, 0, 7, 0, 0, 0];
+        send_with_fds(a.as_fd(), &answer, &[file.as_raw_fd(), file.as_raw_fd()]).unwrap();
+        let (bytes, fds) = recv_with_fds(b.as_fd(), 3).unwrap();
+        assert_eq!(bytes, answer);
+        assert_eq!(fds.len(), 2);
+        // The same open file: what one reads the other sees moved.
+        let mut got = std::fs::File::from(fds.into_iter().next().unwrap());
+        got.rewind().unwrap();
+        let mut s = String::new();
+        got.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "chain");
+    }
+
+    #[test]
+    fn an_answer_without_descriptors_is_read_too() {
+        let (a, b) = UnixStream::pair().unwrap();
+        send_with_fds(a.as_fd(), &[255, 255, 255, 255, 9, 0, 0, 0], &[]).unwrap();
+        let (bytes, fds) = recv_with_fds(b.as_fd(), 3).unwrap();
+        assert_eq!(u32::from_ne_bytes(bytes[..4].try_into().unwrap()), FULL);
+        assert!(fds.is_empty());
+    }
+
+    #[test]
+    fn a_closed_connection_is_no_answer() {
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(a);
+        assert!(recv_with_fds(b.as_fd(), 3).is_err());
+    }
+
+    fn tempfile_like() -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("ebpftop-hub-test.{}", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+}

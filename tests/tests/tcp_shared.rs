@@ -1,0 +1,184 @@
+//! TCP tools running at once share one program on inet_sock_set_state
+//! (the runtime's hub): against the real kernel, each still reports
+//! exactly its events, whichever tool came first, left first or was
+//! killed.
+
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use ebpftop_tests::{Tracer, Workload, bpf_program_ids, require_root, serial};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Environment variables for a tool.
+type Env = &'static [(&'static str, &'static str)];
+
+/// Both attach kinds, with the starter program each attaches.
+const KINDS: [(Env, &str, &str); 2] = [
+    (&[], "tp_btf", "hub_tp_btf"),
+    (
+        &[("EBPFTOP_SKIP_ATTACH", "tp_btf")],
+        "raw_tracepoint",
+        "hub_raw_tp",
+    ),
+];
+
+/// A loopback connection from a held workload, and the tools' reports of
+/// it: one connect, and both ends' lives.
+fn check_pair(connect: &Tracer, life: &Tracer) {
+    let w = Workload::start(&[
+        "tcp-pair",
+        "127.0.0.1",
+        "1000",
+        "100",
+        "--comm",
+        "tcp-shared",
+    ]);
+    let pid = w.pid();
+    let report = w.go();
+    let (port, client) = (&report["port"], &report["client_port"]);
+    let ours = |l: &str| l.contains(&format!("\"pid\":{pid},"));
+    connect
+        .wait_stdout(ours, WAIT)
+        .expect("tcpconnect saw the connect");
+    life.wait_stdout_count(ours, 2, WAIT);
+    let mine = |t: &Tracer| -> Vec<Value> {
+        t.stdout_so_far()
+            .iter()
+            .filter(|l| ours(l))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let c = mine(connect);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(c[0]["event"], "connect");
+    assert_eq!(&c[0]["dport"], port);
+    assert_eq!(&c[0]["sport"], client);
+    assert_eq!(c[0]["result"], "connected");
+    let mut lives = mine(life);
+    assert_eq!(lives.len(), 2, "{lives:#?}");
+    lives.sort_by_key(|e| e["sport"].as_u64());
+    let mut ends = [(client, port), (port, client)];
+    ends.sort_by_key(|(s, _)| s.as_u64());
+    for (l, (sport, dport)) in lives.iter().zip(ends) {
+        assert_eq!(l["event"], "tcplife");
+        assert_eq!(&l["sport"], sport, "{l}");
+        assert_eq!(&l["dport"], dport, "{l}");
+    }
+}
+
+/// Asserts that a program named `name` (as the kernel names them, cut to
+/// 15 characters) is loaded.
+fn assert_loaded(name: &str) {
+    assert_eq!(bpf_program_ids(&[name]).len(), 1, "{name} is loaded");
+}
+
+/// Waits until no program named one of `names` is loaded.
+fn wait_unloaded(names: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bpf_program_ids(names).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{names:?} still loaded 10 s after their tool was killed"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn attach_line(t: &Tracer) -> String {
+    t.wait_stderr(|l| l.contains("attach TCP state changes"), WAIT)
+        .expect("--verbose names the attach")
+}
+
+#[test]
+fn tools_started_together_share_one_program() {
+    require_root();
+    let _g = serial();
+    for (env, kind, starter) in KINDS {
+        let args = ["--json", "-c", "tcp-shared"];
+        // Started together: one claims the chain, the other waits for it.
+        let connect = Tracer::ours_starting("tcpconnect", &args, env);
+        let life = Tracer::ours_starting("tcplife", &args, env);
+        connect.wait_ready();
+        life.wait_ready();
+        assert_eq!(
+            bpf_program_ids(&[starter]).len(),
+            1,
+            "one program on the tracepoint for both ({kind})"
+        );
+        let (a, b) = (attach_line(&connect), attach_line(&life));
+        assert!(a.contains(kind) && b.contains(kind), "{a}\n{b}");
+        let first = |l: &str| l.contains("first in a chain");
+        let joined =
+            |l: &str, pid: u32| l.contains(&format!("in place 1 of the chain that pid {pid}"));
+        assert!(
+            first(&a) && joined(&b, connect.pid()) || first(&b) && joined(&a, life.pid()),
+            "{a}\n{b}"
+        );
+        check_pair(&connect, &life);
+        for t in [connect.stop(), life.stop()] {
+            assert!(t.status.success(), "{:?}", t.stderr);
+            assert!(
+                t.stderr.iter().any(|l| l.contains(" 0 lost")),
+                "{:?}",
+                t.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tool_that_joined_traces_on_after_the_first_leaves() {
+    require_root();
+    let _g = serial();
+    let args = ["--json", "-c", "tcp-shared"];
+    let life = Tracer::ours("tcplife", &args);
+    let connect = Tracer::ours("tcpconnect", &args);
+    let line = attach_line(&connect);
+    assert!(
+        line.contains(&format!("in place 1 of the chain that pid {}", life.pid())),
+        "{line}"
+    );
+    assert_loaded("tcplife_state_b");
+    let fin = life.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    // The first tool's program is gone from the chain, the chain is not.
+    wait_unloaded(&["tcplife_state_b"]);
+    assert_eq!(bpf_program_ids(&["hub_tp_btf"]).len(), 1);
+    // No one serves the chain now: a tool started later has its own.
+    let life = Tracer::ours("tcplife", &args);
+    assert!(attach_line(&life).contains("first in a chain"));
+    check_pair(&connect, &life);
+    connect.stop();
+    life.stop();
+}
+
+#[test]
+fn a_killed_tools_place_is_emptied() {
+    require_root();
+    let _g = serial();
+    let args = ["--json", "-c", "tcp-shared"];
+    let life = Tracer::ours("tcplife", &args);
+    let connect = Tracer::ours("tcpconnect", &args);
+    // SIGKILL: the first tool empties the place of a tool it lost.
+    assert_loaded("tcpconnect_stat");
+    drop(connect);
+    wait_unloaded(&["tcpconnect_stat"]);
+    let connect = Tracer::ours("tcpconnect", &args);
+    assert!(
+        attach_line(&connect).contains("in place 1 of"),
+        "the place was handed back"
+    );
+    check_pair(&connect, &life);
+    // The first tool killed: the tool that joined empties its place.
+    assert_loaded("tcplife_state_b");
+    drop(life);
+    wait_unloaded(&["tcplife_state_b"]);
+    let life = Tracer::ours("tcplife", &args);
+    check_pair(&connect, &life);
+    assert!(connect.stop().status.success());
+    assert!(life.stop().status.success());
+}
