@@ -11,14 +11,21 @@
 
 use aya_ebpf::{EbpfContext, maps::ProgramArray};
 
-/// Declares the chain (`HUB_CHAIN`), this object's place in it
-/// (`HUB_INDEX`, set by user space before load) and the programs that
-/// start it on `$tracepoint`: `hub_tp_btf` and `hub_raw_tp`.
+/// Declares the chains (`HUB_CHAIN_BTF` and `HUB_CHAIN_RAW`: a prog array
+/// holds programs of one type), this object's place in its chain
+/// (`HUB_INDEX`, set by user space before load), the programs that start
+/// them on `$tracepoint` (`hub_tp_btf` and `hub_raw_tp`) and what the
+/// object's programs call to pass the tracepoint on (`hub_pass_on_btf` and
+/// `hub_pass_on_raw`).
 #[macro_export]
 macro_rules! hub {
     ($tracepoint:literal) => {
         #[aya_ebpf::macros::map]
-        static HUB_CHAIN: aya_ebpf::maps::ProgramArray =
+        static HUB_CHAIN_BTF: aya_ebpf::maps::ProgramArray =
+            aya_ebpf::maps::ProgramArray::with_max_entries(ebpftop_common::hub::SLOTS, 0);
+
+        #[aya_ebpf::macros::map]
+        static HUB_CHAIN_RAW: aya_ebpf::maps::ProgramArray =
             aya_ebpf::maps::ProgramArray::with_max_entries(ebpftop_common::hub::SLOTS, 0);
 
         #[unsafe(no_mangle)]
@@ -26,25 +33,43 @@ macro_rules! hub {
 
         #[aya_ebpf::macros::btf_tracepoint(function = $tracepoint)]
         pub fn hub_tp_btf(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
-            $crate::hub::run_from(&ctx, &HUB_CHAIN, 0);
+            $crate::hub::run_from(&ctx, &HUB_CHAIN_BTF, 0);
             0
         }
 
         #[aya_ebpf::macros::raw_tracepoint(tracepoint = $tracepoint)]
         pub fn hub_raw_tp(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
-            $crate::hub::run_from(&ctx, &HUB_CHAIN, 0);
+            $crate::hub::run_from(&ctx, &HUB_CHAIN_RAW, 0);
             0
         }
 
-        /// Passes the tracepoint on to the programs after this object's
-        /// place in the chain.
+        /// Passes the tracepoint on to the tp_btf programs after this
+        /// object's place in the chain.
         #[inline(always)]
-        fn hub_pass_on<C: aya_ebpf::EbpfContext>(ctx: &C) {
-            // SAFETY: a plain static, set before load and never written.
-            let at = unsafe { core::ptr::read_volatile(&raw const HUB_INDEX) };
-            $crate::hub::run_from(ctx, &HUB_CHAIN, at + 1);
+        fn hub_pass_on_btf(ctx: &aya_ebpf::programs::BtfTracePointContext) {
+            $crate::hub::run_from(ctx, &HUB_CHAIN_BTF, $crate::hub::after(&HUB_INDEX));
+        }
+
+        /// Passes the tracepoint on to the raw tracepoint programs after
+        /// this object's place in the chain.
+        #[inline(always)]
+        fn hub_pass_on_raw(ctx: &aya_ebpf::programs::RawTracePointContext) {
+            $crate::hub::run_from(ctx, &HUB_CHAIN_RAW, $crate::hub::after(&HUB_INDEX));
         }
     };
+}
+
+/// What a program that is not chained passes the tracepoint on to: nothing.
+#[inline(always)]
+pub fn alone<C>(_: &C) {}
+
+/// The first place after the one `index` (a read-only global) holds.
+/// Volatile, so the compiler does not fold in the value user space
+/// replaces.
+#[inline(always)]
+pub fn after(index: &u32) -> u32 {
+    // SAFETY: a reference to a plain static, set before load.
+    unsafe { core::ptr::read_volatile(index) + 1 }
 }
 
 /// Tail-calls the first program in `chain` at place `from` or after, and

@@ -100,19 +100,31 @@ pub struct Change {
 /// [`crate::cpu_records!`]), which need BPF atomics (Linux 5.12);
 /// `$btf_h`/`$raw_h` keep them in `$hash`, a hash map, and emit through
 /// the ring buffer, for older kernels. Each passes the tracepoint on to
-/// the next program in the hub's chain (see [`crate::hub`]).
+/// the next program in the hub's chain (see [`crate::hub`]); the `alone`
+/// programs, the same four in that order, do not.
 #[macro_export]
 macro_rules! state_change_programs {
     ($handler:ident: $btf:ident, $raw:ident => $slots:expr, $out:ty;
-     $btf_h:ident, $raw_h:ident => $hash:expr $(;)?) => {
+     $btf_h:ident, $raw_h:ident => $hash:expr;
+     alone: $btf_a:ident, $raw_a:ident, $btf_ha:ident, $raw_ha:ident $(;)?) => {
         // TCP tools running at once share one program on the tracepoint.
         $crate::hub!("inet_sock_set_state");
-        $crate::state_change_programs!(@btf $btf, $handler, $slots, $out);
-        $crate::state_change_programs!(@raw $raw, $handler, $slots, $out);
-        $crate::state_change_programs!(@btf $btf_h, $handler, $hash, $crate::records::RingOut);
-        $crate::state_change_programs!(@raw $raw_h, $handler, $hash, $crate::records::RingOut);
+        $crate::state_change_programs!(@btf $btf, $handler, $slots, $out, hub_pass_on_btf);
+        $crate::state_change_programs!(@raw $raw, $handler, $slots, $out, hub_pass_on_raw);
+        $crate::state_change_programs!(@btf $btf_h, $handler, $hash, $crate::records::RingOut,
+                                       hub_pass_on_btf);
+        $crate::state_change_programs!(@raw $raw_h, $handler, $hash, $crate::records::RingOut,
+                                       hub_pass_on_raw);
+        // The same, not passing the tracepoint on: for kernels that refuse
+        // tail calls in programs with calls of their own (memset here).
+        $crate::state_change_programs!(@btf $btf_a, $handler, $slots, $out, $crate::hub::alone);
+        $crate::state_change_programs!(@raw $raw_a, $handler, $slots, $out, $crate::hub::alone);
+        $crate::state_change_programs!(@btf $btf_ha, $handler, $hash, $crate::records::RingOut,
+                                       $crate::hub::alone);
+        $crate::state_change_programs!(@raw $raw_ha, $handler, $hash, $crate::records::RingOut,
+                                       $crate::hub::alone);
     };
-    (@btf $name:ident, $handler:ident, $table:expr, $out:ty) => {
+    (@btf $name:ident, $handler:ident, $table:expr, $out:ty, $pass_on:path) => {
         #[aya_ebpf::macros::btf_tracepoint(function = "inet_sock_set_state")]
         pub fn $name(ctx: aya_ebpf::programs::BtfTracePointContext) -> u32 {
             $handler::<$crate::sched::Direct, $out>(
@@ -124,11 +136,11 @@ macro_rules! state_change_programs {
                 },
                 $table,
             );
-            hub_pass_on(&ctx);
+            $pass_on(&ctx);
             0
         }
     };
-    (@raw $name:ident, $handler:ident, $table:expr, $out:ty) => {
+    (@raw $name:ident, $handler:ident, $table:expr, $out:ty, $pass_on:path) => {
         #[aya_ebpf::macros::raw_tracepoint(tracepoint = "inet_sock_set_state")]
         pub fn $name(ctx: aya_ebpf::programs::RawTracePointContext) -> u32 {
             $handler::<$crate::sched::Probe, $out>(
@@ -140,7 +152,7 @@ macro_rules! state_change_programs {
                 },
                 $table,
             );
-            hub_pass_on(&ctx);
+            $pass_on(&ctx);
             0
         }
     };

@@ -182,3 +182,25 @@ fn a_killed_tools_place_is_emptied() {
     assert!(connect.stop().status.success());
     assert!(life.stop().status.success());
 }
+
+#[test]
+fn a_tool_whose_programs_cannot_be_chained_runs_beside_the_chain() {
+    require_root();
+    let _g = serial();
+    let args = ["--json", "-c", "tcp-shared"];
+    let life = Tracer::ours("tcplife", &args);
+    // As on a kernel that refuses every chained program.
+    let skip = "tcpconnect_state_btf,tcpconnect_state_raw,tcpconnect_state_btf_h,\
+                tcpconnect_state_raw_h";
+    let connect = Tracer::ours_env("tcpconnect", &args, &[("EBPFTOP_SKIP_ATTACH", skip)]);
+    let line = attach_line(&connect);
+    assert!(
+        line.contains("(program tcpconnect_state_btf_alone)"),
+        "{line}"
+    );
+    assert!(!line.contains("chain"), "{line}");
+    assert!(attach_line(&life).contains("first in a chain"));
+    check_pair(&connect, &life);
+    assert!(connect.stop().status.success());
+    assert!(life.stop().status.success());
+}

@@ -14,9 +14,9 @@ fn connects(events: &[Value]) -> Vec<&Value> {
 
 /// Every attach path: tp_btf, and the raw tracepoint that kernels without
 /// BTF tracepoints fall back to; each keeping its records in slots, and
-/// in a hash map as kernels before 5.12 (no BPF atomics) do. Taken here
-/// by skipping the others.
-const PATHS: [(&[(&str, &str)], &str); 4] = [
+/// in a hash map as kernels before 5.12 (no BPF atomics) do; and a program
+/// that is not chained. Taken here by skipping the others.
+const PATHS: [(&[(&str, &str)], &str); 5] = [
     (
         &[],
         "tp_btf inet_sock_set_state (program tcpconnect_state_btf)",
@@ -35,6 +35,16 @@ const PATHS: [(&[(&str, &str)], &str); 4] = [
     (
         &[("EBPFTOP_SKIP_ATTACH", "tp_btf,tcpconnect_state_raw")],
         "raw_tracepoint inet_sock_set_state (program tcpconnect_state_raw_h)",
+    ),
+    // Not chained with other tools: for kernels that refuse tail calls in
+    // programs with calls of their own.
+    (
+        &[(
+            "EBPFTOP_SKIP_ATTACH",
+            "tcpconnect_state_btf,tcpconnect_state_raw,tcpconnect_state_btf_h,\
+             tcpconnect_state_raw_h",
+        )],
+        "tp_btf inet_sock_set_state (program tcpconnect_state_btf_alone)",
     ),
 ];
 

@@ -13,7 +13,7 @@ use aya::{Btf, Ebpf, programs::Program};
 
 use crate::{
     Error,
-    hub::{self, Claim, Host, Place},
+    hub::{self, Host, Place},
     lost::program_skipped,
     tracefs,
 };
@@ -181,27 +181,24 @@ pub fn attach_hooks(
             sharing: None,
             starter: None,
         };
-        let shared = hook.shared && hub::chain_of(ebpf).is_some();
+        // An object loaded against another tool's chain may put a chained
+        // program only in its place there: attached any other way, it
+        // would run the places after its own a second time.
+        let joined_object = matches!(place, Some(Place::Joined(_)));
         for c in hook.candidates {
-            let attached = match place {
-                Some(Place::Joined(j)) if shared => {
-                    if c.at.kind() != j.kind {
-                        continue;
-                    }
-                    join(ebpf, c, place)
+            let attached = if !hook.shared {
+                attach_one(ebpf, c).map(|link| (link, None, None))
+            } else if !hub::chained(c) {
+                // Nothing to share: a place held is handed back.
+                *place = None;
+                attach_one(ebpf, c).map(|link| (link, None, None))
+            } else if joined_object {
+                match place {
+                    Some(Place::Joined(j)) if j.kind != c.at.kind() => continue,
+                    _ => join(ebpf, c, place),
                 }
-                _ if shared => {
-                    // The claim serves only a chain of its kind.
-                    let claim = match place.take() {
-                        Some(Place::First(claim)) if claim.kind() == c.at.kind() => Some(claim),
-                        other => {
-                            *place = other;
-                            None
-                        }
-                    };
-                    attach_first(ebpf, hook, c, claim)
-                }
-                _ => attach_one(ebpf, c).map(|link| (link, None, None)),
+            } else {
+                attach_first(ebpf, hook, c, place)
             };
             match attached {
                 Ok((link, sharing, starter)) => {
@@ -282,72 +279,96 @@ fn skipped(c: &Candidate) -> bool {
 /// [`AttachReport`]).
 type SharedLink = (OwnedLink, Option<String>, Option<(OwnedFd, u64)>);
 
-/// Puts candidate `c`'s program in the place `joined` holds in another
+/// Puts candidate `c`'s program in the place `place` holds in another
 /// tool's chain, which the object was loaded against.
 fn join(ebpf: &mut Ebpf, c: &Candidate, place: &mut Option<Place>) -> Result<SharedLink, String> {
     check_candidate(c)?;
     let program = load_only(ebpf, c)?;
     let Some(Place::Joined(j)) = place.take() else {
-        return Err("no place to join".into());
+        return Err("the place in the chain was lost".into());
     };
-    let starter = j
+    let member = match j.enter(program.as_fd()) {
+        Ok(member) => member,
+        Err((j, e)) => {
+            *place = Some(Place::Joined(j));
+            return Err(format!("could not take our place in the chain: {e}"));
+        }
+    };
+    let starter = member
         .starter()
         .try_clone_to_owned()
         .map_err(|e| e.to_string())?;
+    // Runs skipped before our program went in were not ours.
     let before = program_skipped(starter.as_fd()).map_err(|e| e.to_string())?;
+    let (host, index) = member.where_();
     let sharing = format!(
-        "in place {} of the chain that pid {} attached (one program on the tracepoint \
-         for all our tools on it)",
-        j.index, j.host_pid
+        "in place {index} of the chain that pid {host} attached (one program on the \
+         tracepoint for all our tools on it)"
     );
-    let member = j
-        .enter(program.as_fd())
-        .map_err(|e| format!("could not take our place in the chain: {e}"))?;
     Ok((Box::new(member), Some(sharing), Some((starter, before))))
 }
 
 /// Attaches the object's starter for `c`'s kind, with `c`'s program first
-/// in the chain, for later tools to join; the candidate alone where that
-/// fails.
+/// in the chain, served to later tools if `place` holds the claim for
+/// that kind; the candidate alone where the starter cannot be had.
 fn attach_first(
     ebpf: &mut Ebpf,
     hook: &Hook,
     c: &Candidate,
-    claim: Option<Claim>,
+    place: &mut Option<Place>,
 ) -> Result<SharedLink, String> {
     check_candidate(c)?;
     let kind = c.at.kind();
-    let starter = hub::starter_program(kind).map(|program| Candidate { program, at: c.at });
-    let hosted = starter
-        .ok_or_else(|| format!("no starter for {kind}"))
-        .and_then(|s| {
-            let starter = load_only(ebpf, &s)?;
-            let program = load_only(ebpf, c)?;
-            let chain = hub::chain_of(ebpf)
-                .ok_or("object has no chain")?
-                .try_clone_to_owned()
-                .map_err(|e| e.to_string())?;
-            let name = match c.at {
-                AttachPoint::RawTracepoint { name } => Some(name),
-                _ => None,
-            };
-            let host = Host::start(
-                hook.name,
-                claim,
-                name,
-                chain.as_fd(),
-                starter.as_fd(),
-                program.as_fd(),
-            )
+    // The program first: it is the one that may be refused, and a chain
+    // takes programs of the type of the first it was loaded with.
+    let program = load_only(ebpf, c)?;
+    let hosted = (|| {
+        let s = Candidate {
+            program: hub::starter_program(kind).ok_or_else(|| format!("no starter for {kind}"))?,
+            at: c.at,
+        };
+        let starter = load_only(ebpf, &s)?;
+        let before = program_skipped(starter.as_fd()).map_err(|e| e.to_string())?;
+        let chain = hub::chain_of(ebpf, kind)
+            .ok_or("object has no chain")?
+            .try_clone_to_owned()
             .map_err(|e| e.to_string())?;
-            Ok((host, starter))
-        });
+        let name = match c.at {
+            AttachPoint::RawTracepoint { name } => Some(name),
+            _ => None,
+        };
+        // The claim serves only a chain of its kind.
+        let claim = match place.take() {
+            Some(Place::First(claim)) if claim.kind() == kind => Some(claim),
+            other => {
+                *place = other;
+                None
+            }
+        };
+        let host = Host::start(
+            hook.name,
+            claim,
+            name,
+            chain.as_fd(),
+            starter.as_fd(),
+            program.as_fd(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok::<_, String>((host, starter, before))
+    })();
     match hosted {
-        Ok((host, starter)) => Ok((
-            Box::new(host),
-            Some("first in a chain that our tools started later join".into()),
-            Some((starter, 0)),
-        )),
+        Ok((host, starter, before)) => {
+            let sharing = if host.serving() {
+                "first in a chain that our tools started later join"
+            } else {
+                "first in a chain of its own"
+            };
+            Ok((
+                Box::new(host),
+                Some(sharing.into()),
+                Some((starter, before)),
+            ))
+        }
         Err(why) => {
             log::info!("{}: not shared ({why})", hook.name);
             attach_one(ebpf, c).map(|link| (link, None, None))

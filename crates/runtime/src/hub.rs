@@ -7,12 +7,19 @@
 //! abstract Unix socket named after the hook and attach kind. A tool that
 //! starts later asks there for a place: it gets the place, the chain, the
 //! starter's link and the starter program (descriptors, passed over the
-//! socket), loads its object against that chain (pinned for the load in a
-//! bpffs of its own, as the loader takes shared maps only by pin), and
+//! socket), loads its object against that chain (the loader takes shared
+//! maps only by pin: pinned for the load in a bpffs that only the loading
+//! thread sees, in a mount namespace of its own), and
 //! puts its program in its place. Every program in the chain passes the
 //! tracepoint on to the next place after its own work. The tracepoint so
 //! calls one program for all the tools, each of its calls saving the cost
 //! of calling one more (about 80 ns here).
+//!
+//! Only root's tools share, with root's. Each attach kind has a chain of
+//! its own (a prog array holds one type of program). Where the kernel
+//! refuses a chained program (tail calls in a program that calls
+//! functions of its own need Linux 5.10 on x86-64, 6.0 on arm64), the
+//! hook's `_alone` programs are attached alone.
 //!
 //! Lifetimes: every tool holds the chain and the starter's link, so the
 //! chain runs as long as any of them does and the kernel frees it all with
@@ -40,18 +47,43 @@ use std::{
     time::Duration,
 };
 
-pub use ebpftop_common::hub::{CHAIN_MAP, INDEX_GLOBAL, SLOTS};
+use ebpftop_common::hub::{ALONE, KINDS};
+pub use ebpftop_common::hub::{INDEX_GLOBAL, SLOTS};
 
-use crate::attach::{Hook, check_candidate};
+use crate::attach::{Candidate, Hook, check_candidate};
 
-/// The starter program in each object that can share a hook, by the kind
-/// of attach point (`AttachPoint::kind`).
+/// The chain map and starter program of attach kind `kind`
+/// (`AttachPoint::kind`), if that kind can be shared.
+fn kind_names(kind: &str) -> Option<(&'static str, &'static str)> {
+    KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map(|&(_, chain, starter)| (chain, starter))
+}
+
+/// The prog array of the chain of attach kind `kind`.
+pub fn chain_map(kind: &str) -> Option<&'static str> {
+    kind_names(kind).map(|(chain, _)| chain)
+}
+
+/// The program that starts the chain of attach kind `kind`.
 pub fn starter_program(kind: &str) -> Option<&'static str> {
-    match kind {
-        "tp_btf" => Some("hub_tp_btf"),
-        "raw_tracepoint" => Some("hub_raw_tp"),
-        _ => None,
-    }
+    kind_names(kind).map(|(_, starter)| starter)
+}
+
+/// Whether candidate `c` of a shared hook passes the tracepoint on, and so
+/// may be chained (the others are attached alone).
+pub fn chained(c: &Candidate) -> bool {
+    !c.program.ends_with(ALONE) && kind_names(c.at.kind()).is_some()
+}
+
+/// Whether this process may share hooks: only root's tools do, with
+/// root's. A tool running on capabilities keeps its programs to itself,
+/// as the descriptors handed out would let a process of the same user
+/// without them empty places in the chain or run its programs.
+fn may_share() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Where this tool's program goes for a shared hook.
@@ -75,10 +107,13 @@ pub struct Claim {
 /// tool could attach, or first in a chain of that kind. `None` when no
 /// kind can be shared (or the address cannot be had).
 pub fn find_place(hook: &Hook) -> Option<Place> {
+    if !may_share() {
+        return None;
+    }
     let kind = hook
         .candidates
         .iter()
-        .find(|c| starter_program(c.at.kind()).is_some() && check_candidate(c).is_ok())?
+        .find(|c| chained(c) && check_candidate(c).is_ok())?
         .at
         .kind();
     let addr = address(hook.name, kind).ok()?;
@@ -97,6 +132,10 @@ pub fn find_place(hook: &Hook) -> Option<Place> {
             }
         }
     }
+    log::info!(
+        "{}: not shared (the chain's address is taken but not served)",
+        hook.name
+    );
     None
 }
 
@@ -106,9 +145,9 @@ impl Claim {
     }
 }
 
-/// The object's chain.
-pub fn chain_of(ebpf: &aya::Ebpf) -> Option<BorrowedFd<'_>> {
-    match ebpf.map(CHAIN_MAP)? {
+/// The object's chain of attach kind `kind`.
+pub fn chain_of<'a>(ebpf: &'a aya::Ebpf, kind: &str) -> Option<BorrowedFd<'a>> {
+    match ebpf.map(chain_map(kind)?)? {
         aya::maps::Map::ProgramArray(m) => Some(m.fd().as_fd()),
         _ => None,
     }
@@ -147,7 +186,7 @@ impl Joined {
     fn ask(hook: &str, kind: &'static str, mut stream: UnixStream) -> Option<Joined> {
         // Anyone may bind an abstract address: a chain served by another
         // user could be one our programs are never called from.
-        if !same_user(&stream) {
+        if !peer_is_root(&stream) {
             log::info!("{hook}: the {kind} chain is served by another user; attaching our own");
             return None;
         }
@@ -175,11 +214,20 @@ impl Joined {
     fn answer(stream: &mut UnixStream) -> io::Result<Option<(u32, u32, [OwnedFd; 3])>> {
         stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         stream.write_all(b"j")?;
-        let (bytes, fds) = recv_with_fds(stream.as_fd(), 3)?;
-        let index = u32::from_ne_bytes(bytes[..4].try_into().unwrap());
-        let host_pid = u32::from_ne_bytes(bytes[4..].try_into().unwrap());
+        let (bytes, fds) = recv_with_fds(stream.as_fd(), 3).map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                io::Error::other(format!("no answer within {ANSWER_TIMEOUT:?}"))
+            }
+            _ => e,
+        })?;
+        let [i0, i1, i2, i3, p0, p1, p2, p3] = bytes;
+        let index = u32::from_ne_bytes([i0, i1, i2, i3]);
+        let host_pid = u32::from_ne_bytes([p0, p1, p2, p3]);
         if index == FULL {
             return Ok(None);
+        }
+        if !(1..SLOTS).contains(&index) {
+            return Err(io::Error::other(format!("it gave place {index}")));
         }
         let [chain, link, starter]: [OwnedFd; 3] = fds
             .try_into()
@@ -193,34 +241,52 @@ impl Joined {
         self.chain.as_fd()
     }
 
-    /// The starter program, whose skipped runs are this tool's too.
-    pub fn starter(&self) -> BorrowedFd<'_> {
-        self.starter.as_fd()
-    }
-
     /// Puts `program` in this tool's place: from now on the chain calls
     /// it. The place is emptied when the returned value is dropped. Should
     /// the first tool's connection close before (it left, or was killed),
     /// its place is emptied too.
-    pub fn enter(self, program: BorrowedFd<'_>) -> io::Result<Member> {
-        let mut watch = self._stream.try_clone()?;
-        let chain = self.chain.try_clone()?;
-        map_update(self.chain.as_fd(), self.index, program.as_raw_fd() as u32)?;
+    ///
+    /// On failure the place is still this tool's to try again with.
+    pub fn enter(self, program: BorrowedFd<'_>) -> Result<Member, (Joined, io::Error)> {
+        let prepared = (|| {
+            let watch = self._stream.try_clone()?;
+            let chain = self.chain.try_clone()?;
+            map_update(self.chain.as_fd(), self.index, program.as_raw_fd() as u32)?;
+            Ok((watch, chain))
+        })();
+        let (mut watch, chain) = match prepared {
+            Ok(p) => p,
+            Err(e) => return Err((self, e)),
+        };
         let leaving = Arc::new(AtomicBool::new(false));
         let ours = Arc::clone(&leaving);
-        thread::Builder::new()
-            .name("hub first".into())
+        // Without the watch, a first tool that is killed stays in the
+        // chain until the chain ends: wasted work, not lost events.
+        let _ = thread::Builder::new()
+            .name("hub watch".into())
             .spawn(move || {
-                let mut rest = [0u8; 64];
-                while matches!(watch.read(&mut rest), Ok(n) if n > 0) {}
+                wait_closed(&mut watch);
                 if !ours.load(Ordering::Acquire) {
                     let _ = map_delete(chain.as_fd(), 0);
                 }
-            })?;
+            });
         Ok(Member {
             joined: self,
             leaving,
         })
+    }
+}
+
+/// Reads `stream` until its other end closes it (a signal does not end
+/// the wait).
+fn wait_closed(stream: &mut UnixStream) {
+    let mut rest = [0u8; 64];
+    loop {
+        match stream.read(&mut rest) {
+            Ok(n) if n > 0 => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            _ => return,
+        }
     }
 }
 
@@ -230,6 +296,18 @@ pub struct Member {
     /// Set when this tool leaves, so that its watch on the first tool's
     /// connection (woken by the shutdown) does not take it for gone.
     leaving: Arc<AtomicBool>,
+}
+
+impl Member {
+    /// The starter program, whose skipped runs are this tool's too.
+    pub fn starter(&self) -> BorrowedFd<'_> {
+        self.joined.starter.as_fd()
+    }
+
+    /// The first tool's pid and this tool's place, for `--verbose`.
+    pub fn where_(&self) -> (u32, u32) {
+        (self.joined.host_pid, self.joined.index)
+    }
 }
 
 impl Drop for Member {
@@ -299,6 +377,13 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Whether other tools can join the chain.
+    pub fn serving(&self) -> bool {
+        self.listener.is_some()
+    }
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         if let Some(l) = &self.listener {
@@ -323,10 +408,17 @@ struct Shared {
 
 fn serve(listener: UnixListener, shared: Arc<Shared>) {
     for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            return;
+        let stream = match stream {
+            Ok(stream) => stream,
+            // Shut down by the Host's drop.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
+            Err(_) => {
+                // Out of descriptors, say: the next may succeed.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
         };
-        if !same_user(&stream) {
+        if !peer_is_root(&stream) {
             continue;
         }
         let shared = Arc::clone(&shared);
@@ -340,7 +432,10 @@ fn serve(listener: UnixListener, shared: Arc<Shared>) {
 /// (it left or was killed), the place emptied and handed back.
 fn member(mut stream: UnixStream, shared: &Shared) {
     let mut request = [0u8; 1];
-    if stream.read_exact(&mut request).is_err() {
+    if stream.set_read_timeout(Some(ANSWER_TIMEOUT)).is_err()
+        || stream.read_exact(&mut request).is_err()
+        || stream.set_read_timeout(None).is_err()
+    {
         return;
     }
     let index = {
@@ -366,17 +461,15 @@ fn member(mut stream: UnixStream, shared: &Shared) {
     ];
     if send_with_fds(stream.as_fd(), &answer, &fds).is_ok() {
         // Nothing more comes: the read ends when the connection closes.
-        let mut rest = [0u8; 64];
-        while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
+        wait_closed(&mut stream);
     }
     let _ = map_delete(shared.chain.as_fd(), index as u32);
     shared.taken.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
 }
 
-/// Whether the peer runs as our effective user: the descriptors handed
-/// out would let it empty places in the chain, and a chain it serves
-/// would have to be one our programs are called from.
-fn same_user(stream: &UnixStream) -> bool {
+/// Whether the peer runs as root (see [`may_share`]): a chain it serves
+/// must be one our programs are called from.
+fn peer_is_root(stream: &UnixStream) -> bool {
     let mut cred = libc::ucred {
         pid: 0,
         uid: u32::MAX,
@@ -393,62 +486,72 @@ fn same_user(stream: &UnixStream) -> bool {
             &mut len,
         )
     };
-    // SAFETY: no preconditions.
-    rc == 0 && cred.uid == unsafe { libc::geteuid() }
+    rc == 0 && cred.uid == 0
 }
 
-/// A bpffs of this process's own, mounted for as long as it lives, to pin
-/// a received chain in for the loader.
-pub struct PrivateBpffs {
-    dir: PathBuf,
+/// Runs `load` on a thread of its own in a private mount namespace where
+/// a bpffs of its own is mounted and `fd` pinned in it as `name`; `load`
+/// gets the pin's path. Nothing of it is seen outside the thread, and it
+/// all goes with the thread, however the process ends.
+pub fn with_pinned<T: Send>(
+    fd: BorrowedFd<'_>,
+    name: &str,
+    load: impl FnOnce(PathBuf) -> T + Send,
+) -> io::Result<T> {
+    thread::scope(|s| {
+        s.spawn(|| {
+            let dir = private_bpffs()?;
+            let path = dir.join(name);
+            let c = c_path(&path)?;
+            // `union bpf_attr` for BPF_OBJ_PIN: pathname, bpf_fd.
+            let attr: [u64; 2] = [c.as_ptr() as u64, fd.as_raw_fd() as u32 as u64];
+            bpf(BPF_OBJ_PIN, &attr)?;
+            Ok(load(path))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the loading thread panicked")))
+    })
 }
 
-impl PrivateBpffs {
-    pub fn mount() -> io::Result<PrivateBpffs> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("ebpftop-hub.{}.{nanos}", std::process::id()));
-        std::fs::create_dir(&dir)?;
-        let path = c_path(&dir)?;
-        // SAFETY: NUL-terminated strings that outlive the call.
-        let rc = unsafe {
-            libc::mount(
-                c"bpf".as_ptr(),
-                path.as_ptr(),
-                c"bpf".as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        if rc != 0 {
-            let e = io::Error::last_os_error();
-            let _ = std::fs::remove_dir(&dir);
-            return Err(e);
+/// Makes this thread's mounts private and mounts a bpffs over a directory
+/// that exists; its path.
+fn private_bpffs() -> io::Result<PathBuf> {
+    let check = |rc: libc::c_int| {
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
         }
-        Ok(PrivateBpffs { dir })
+    };
+    // SAFETY: unshare/mount with valid NUL-terminated paths; private
+    // propagation first, so the mount cannot reach the host.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS))?;
+        check(libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ))?;
     }
-
-    /// Pins `fd` as `name`; the pin goes with the mount.
-    pub fn pin(&self, fd: BorrowedFd<'_>, name: &str) -> io::Result<PathBuf> {
-        let path = self.dir.join(name);
-        let c = c_path(&path)?;
-        let mut attr = [0u64; 2];
-        attr[0] = c.as_ptr() as u64;
-        attr[1] = fd.as_raw_fd() as u32 as u64;
-        bpf(BPF_OBJ_PIN, &attr)?;
-        Ok(path)
+    let dir = ["/sys/fs/bpf", "/tmp", "/run", "/mnt"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|d| d.is_dir())
+        .ok_or_else(|| io::Error::other("no directory to mount a bpffs over"))?;
+    let c = c_path(&dir)?;
+    // SAFETY: as above.
+    unsafe {
+        check(libc::mount(
+            c"bpf".as_ptr(),
+            c.as_ptr(),
+            c"bpf".as_ptr(),
+            0,
+            std::ptr::null(),
+        ))?;
     }
-}
-
-impl Drop for PrivateBpffs {
-    fn drop(&mut self) {
-        if let Ok(path) = c_path(&self.dir) {
-            // SAFETY: a NUL-terminated path.
-            unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
-        }
-        let _ = std::fs::remove_dir(&self.dir);
-    }
+    Ok(dir)
 }
 
 fn c_path(p: &std::path::Path) -> io::Result<CString> {
@@ -459,7 +562,6 @@ fn c_path(p: &std::path::Path) -> io::Result<CString> {
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_OBJ_PIN: libc::c_long = 6;
-const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 
 /// One bpf() command on `attr`, a prefix of `union bpf_attr`.
@@ -511,15 +613,11 @@ fn raw_tracepoint_open(name: Option<&str>, program: BorrowedFd<'_>) -> io::Resul
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// The kernel's id of the map or program behind `fd`.
+/// The kernel's id of the map behind `fd`.
 pub fn object_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    // `struct bpf_map_info` and `bpf_prog_info` both start with type, id.
+    // `struct bpf_map_info` starts with type, id.
     let mut info = [0u32; 2];
-    let attr: [u64; 2] = [
-        fd.as_raw_fd() as u32 as u64 | ((size_of::<[u32; 2]>() as u64) << 32),
-        (&raw mut info) as u64,
-    ];
-    bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)?;
+    crate::lost::object_info(fd, &mut info)?;
     Ok(info[1])
 }
 

@@ -13,7 +13,7 @@ use crate::{
     Error, LostCounter, Ring,
     attach::{AttachReport, Hook, OwnedLink, attach_hooks},
     cpu_records::CpuRecords,
-    hub::{self, Place, PrivateBpffs},
+    hub::{self, Place},
     privileges, tracefs,
 };
 
@@ -69,6 +69,18 @@ impl ToolObject {
             if f.uprobes { "present" } else { "absent" },
             if f.btf { "present" } else { "absent" },
         );
+        // A shared hook another of our tools already watches: the object
+        // is loaded against that tool's chain, pinned for the load (before
+        // the loader, which borrows the place's number).
+        let mut place = self
+            .hooks
+            .iter()
+            .find(|h| h.shared)
+            .and_then(hub::find_place);
+        let index = match &place {
+            Some(Place::Joined(j)) => j.index,
+            _ => 0,
+        };
         let mut loader = loader_without_kernel_btf();
         loader.override_global("FILTER", &opts.filter, true);
         for (name, data) in opts.globals {
@@ -101,47 +113,43 @@ impl ToolObject {
             .map_err(|_| Error::BadInput(format!("{ids} CPUs: too many for record areas")))?;
         loader.map_max_entries("CPU_RECORDS", records);
         loader.map_max_entries("CPU_HEADS", ids as u32 * cpu_records::WORDS_PER_CPU);
-        // A shared hook another of our tools already watches: the object
-        // is loaded against that tool's chain, pinned for the load.
-        let mut place = self
-            .hooks
-            .iter()
-            .find(|h| h.shared)
-            .and_then(hub::find_place);
-        let index = match &place {
-            Some(Place::Joined(j)) => j.index,
-            _ => 0,
-        };
-        let bpffs = match &place {
+        let loaded = match &place {
             Some(Place::Joined(j)) => {
-                match PrivateBpffs::mount().and_then(|b| Ok((b.pin(j.chain(), "chain")?, b))) {
-                    Ok((pin, bpffs)) => {
-                        loader.map_pin_path(hub::CHAIN_MAP, pin);
-                        loader.override_global(hub::INDEX_GLOBAL, &index, true);
-                        Some(bpffs)
+                let chain = hub::chain_map(j.kind);
+                let loader = &mut loader;
+                let bytes = self.bytes;
+                hub::with_pinned(j.chain(), "chain", |pin| {
+                    if let Some(chain) = chain {
+                        loader.map_pin_path(chain, pin);
                     }
-                    Err(e) => {
-                        log::info!("could not pin the chain to join it ({e}); attaching our own");
-                        place = None;
-                        None
-                    }
-                }
+                    loader.override_global(hub::INDEX_GLOBAL, &index, true);
+                    loader.load(bytes)
+                })
             }
-            _ => None,
+            _ => Ok(loader.load(self.bytes)),
         };
-        let ebpf = loader.load(self.bytes).map_err(|e| {
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                log::info!(
+                    "could not pin another tool's chain to join it ({e}); attaching our own"
+                );
+                place = None;
+                loader.load(self.bytes)
+            }
+        };
+        let mut ebpf = loaded.map_err(|e| {
             Error::Load(format!(
                 "{}: {}",
                 self.tool,
                 e.to_string().lines().next().unwrap_or("")
             ))
-        });
-        drop(bpffs);
-        let mut ebpf = ebpf?;
+        })?;
         if let Some(Place::Joined(j)) = &place {
             // The loader would have made a chain of its own had the pin gone.
-            let ours = hub::chain_of(&ebpf).and_then(|c| hub::object_id(c).ok());
-            if ours != hub::object_id(j.chain()).ok() {
+            let ours = hub::chain_of(&ebpf, j.kind).and_then(|c| hub::object_id(c).ok());
+            let theirs = hub::object_id(j.chain()).ok();
+            if ours.is_none() || ours != theirs {
                 return Err(Error::Load(format!(
                     "{}: the object was not loaded against the chain it joins",
                     self.tool
@@ -150,12 +158,6 @@ impl ToolObject {
         }
         let mut links = Vec::new();
         let mut attached = attach_hooks(&mut ebpf, self.hooks, &mut links, &mut place)?;
-        if let Some(Place::Joined(_)) = place {
-            return Err(Error::Attach(format!(
-                "{}: no program could take the place it was given in another tool's chain",
-                self.tool
-            )));
-        }
         let ring = match ebpf.take_map("EVENTS") {
             Some(m) => {
                 let events =

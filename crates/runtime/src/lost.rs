@@ -61,14 +61,14 @@ pub fn program_skipped(fd: BorrowedFd<'_>) -> io::Result<u64> {
     program_stats(fd).map(|s| s.skipped)
 }
 
-/// The run statistics of the program behind `fd`.
-fn program_stats(fd: BorrowedFd<'_>) -> io::Result<ProgramStats> {
-    // SAFETY: plain data, all zeros valid; zeros also ask for no arrays.
-    let mut info: ProgInfo = unsafe { std::mem::zeroed() };
+/// Fills `info` (a prefix of the kernel's info struct for the object
+/// behind `fd`, all zeros, which also asks for no arrays) as far as it
+/// goes.
+pub(crate) fn object_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> io::Result<()> {
     let attr = InfoByFd {
         bpf_fd: fd.as_raw_fd() as u32,
-        info_len: size_of::<ProgInfo>() as u32,
-        info: (&raw mut info) as u64,
+        info_len: size_of::<T>() as u32,
+        info: (info as *mut T) as u64,
     };
     // SAFETY: the attr and the info buffer it points to outlive the call;
     // the kernel writes at most `info_len` bytes.
@@ -83,6 +83,14 @@ fn program_stats(fd: BorrowedFd<'_>) -> io::Result<ProgramStats> {
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(())
+}
+
+/// The run statistics of the program behind `fd`.
+fn program_stats(fd: BorrowedFd<'_>) -> io::Result<ProgramStats> {
+    // SAFETY: plain data, all zeros valid.
+    let mut info: ProgInfo = unsafe { std::mem::zeroed() };
+    object_info(fd, &mut info)?;
     Ok(ProgramStats {
         runs: info.run_cnt,
         skipped: info.recursion_misses,

@@ -225,7 +225,8 @@ macro_rules! sock_state_hook {
 /// its BTF tracepoint first, its raw tracepoint where the kernel cannot
 /// attach that. Shared: TCP tools running at once put their programs in
 /// one chain, which one program on the tracepoint runs (the runtime's
-/// `hub`).
+/// `hub`); the same four not chained come last, for kernels that refuse
+/// tail calls in programs with calls of their own.
 #[macro_export]
 macro_rules! state_change_hook {
     ($prefix:literal) => {
@@ -255,6 +256,30 @@ macro_rules! state_change_hook {
                 },
                 $crate::__private::Candidate {
                     program: concat!($prefix, "_raw_h"),
+                    at: $crate::__private::AttachPoint::RawTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_btf_alone"),
+                    at: $crate::__private::AttachPoint::BtfTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_raw_alone"),
+                    at: $crate::__private::AttachPoint::RawTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_btf_h_alone"),
+                    at: $crate::__private::AttachPoint::BtfTracepoint {
+                        name: "inet_sock_set_state",
+                    },
+                },
+                $crate::__private::Candidate {
+                    program: concat!($prefix, "_raw_h_alone"),
                     at: $crate::__private::AttachPoint::RawTracepoint {
                         name: "inet_sock_set_state",
                     },

@@ -33,6 +33,8 @@ ebpftop_ebpf::cpu_records!(Records: TcpEvent);
 ebpftop_ebpf::state_change_programs! {
     on_change: tcpconnect_state_btf, tcpconnect_state_raw => &CALLERS, Records;
     tcpconnect_state_btf_h, tcpconnect_state_raw_h => &CALLERS_HASH;
+    alone: tcpconnect_state_btf_alone, tcpconnect_state_raw_alone,
+        tcpconnect_state_btf_h_alone, tcpconnect_state_raw_h_alone;
 }
 
 // Who called connect() on each socket still in SYN_SENT.

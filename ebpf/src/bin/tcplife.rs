@@ -39,6 +39,8 @@ ebpftop_ebpf::cpu_records!(Records: TcpEvent);
 ebpftop_ebpf::state_change_programs! {
     on_change: tcplife_state_btf, tcplife_state_raw => &(&LIVES, &LISTENERS), Records;
     tcplife_state_btf_h, tcplife_state_raw_h => &(&LIVES_HASH, &LISTENERS_HASH);
+    alone: tcplife_state_btf_alone, tcplife_state_raw_alone,
+        tcplife_state_btf_h_alone, tcplife_state_raw_h_alone;
 }
 
 /// Whose a connection is, as far as is known.
