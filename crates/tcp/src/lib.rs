@@ -236,57 +236,33 @@ macro_rules! state_change_hook {
             // first; the `_h` programs keep them in a hash map, for
             // kernels older than 5.12, which refuse BPF atomics.
             candidates: &[
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_btf"),
-                    at: $crate::__private::AttachPoint::BtfTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_raw"),
-                    at: $crate::__private::AttachPoint::RawTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_btf_h"),
-                    at: $crate::__private::AttachPoint::BtfTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_raw_h"),
-                    at: $crate::__private::AttachPoint::RawTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_btf_alone"),
-                    at: $crate::__private::AttachPoint::BtfTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_raw_alone"),
-                    at: $crate::__private::AttachPoint::RawTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_btf_h_alone"),
-                    at: $crate::__private::AttachPoint::BtfTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
-                $crate::__private::Candidate {
-                    program: concat!($prefix, "_raw_h_alone"),
-                    at: $crate::__private::AttachPoint::RawTracepoint {
-                        name: "inet_sock_set_state",
-                    },
-                },
+                $crate::state_change_hook!(@btf concat!($prefix, "_btf")),
+                $crate::state_change_hook!(@raw concat!($prefix, "_raw")),
+                $crate::state_change_hook!(@btf concat!($prefix, "_btf_h")),
+                $crate::state_change_hook!(@raw concat!($prefix, "_raw_h")),
+                $crate::state_change_hook!(@btf concat!($prefix, "_btf_alone")),
+                $crate::state_change_hook!(@raw concat!($prefix, "_raw_alone")),
+                $crate::state_change_hook!(@btf concat!($prefix, "_btf_h_alone")),
+                $crate::state_change_hook!(@raw concat!($prefix, "_raw_h_alone")),
             ],
             required: true,
             shared: true,
+        }
+    };
+    (@btf $program:expr) => {
+        $crate::__private::Candidate {
+            program: $program,
+            at: $crate::__private::AttachPoint::BtfTracepoint {
+                name: "inet_sock_set_state",
+            },
+        }
+    };
+    (@raw $program:expr) => {
+        $crate::__private::Candidate {
+            program: $program,
+            at: $crate::__private::AttachPoint::RawTracepoint {
+                name: "inet_sock_set_state",
+            },
         }
     };
 }
