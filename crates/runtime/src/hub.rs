@@ -50,6 +50,8 @@ use std::{
 use ebpftop_common::hub::{ALONE, KINDS};
 pub use ebpftop_common::hub::{INDEX_GLOBAL, SLOTS};
 
+use crate::sys::bpf;
+
 use crate::attach::{Candidate, Hook, check_candidate};
 
 /// The chain map and starter program of attach kind `kind`
@@ -523,25 +525,15 @@ fn private_bpffs() -> io::Result<PathBuf> {
             Err(io::Error::last_os_error())
         }
     };
-    // SAFETY: unshare/mount with valid NUL-terminated paths; private
-    // propagation first, so the mount cannot reach the host.
-    unsafe {
-        check(libc::unshare(libc::CLONE_NEWNS))?;
-        check(libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ))?;
-    }
+    crate::sys::private_mounts_on_this_thread()?;
     let dir = ["/sys/fs/bpf", "/tmp", "/run", "/mnt"]
         .into_iter()
         .map(PathBuf::from)
         .find(|d| d.is_dir())
         .ok_or_else(|| io::Error::other("no directory to mount a bpffs over"))?;
     let c = c_path(&dir)?;
-    // SAFETY: as above.
+    // SAFETY: mount with valid NUL-terminated strings, in this thread's
+    // private namespace.
     unsafe {
         check(libc::mount(
             c"bpf".as_ptr(),
@@ -563,18 +555,6 @@ const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_OBJ_PIN: libc::c_long = 6;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
-
-/// One bpf() command on `attr`, a prefix of `union bpf_attr`.
-fn bpf<T>(cmd: libc::c_long, attr: &T) -> io::Result<libc::c_long> {
-    // SAFETY: `attr` and whatever it points to outlive the call; the
-    // kernel reads `size_of::<T>()` bytes of it.
-    let rc = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *const T, size_of::<T>()) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
 
 fn map_update(map: BorrowedFd<'_>, index: u32, program: u32) -> io::Result<()> {
     let (key, value) = (index, program);

@@ -15,6 +15,7 @@ pub mod load;
 pub mod lost;
 pub mod privileges;
 pub mod sched;
+mod sys;
 pub mod task;
 pub mod tracefs;
 

@@ -311,26 +311,19 @@ fn loader_without_kernel_btf() -> EbpfLoader<'static> {
 
 fn hide_kernel_btf_on_this_thread() -> bool {
     let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
-    let (root, btf, null) = (c("/"), c("/sys/kernel/btf/vmlinux"), c("/dev/null"));
-    // SAFETY: unshare/mount with valid NUL-terminated paths. The private
-    // propagation comes first, so the bind mount cannot leak to the host.
-    unsafe {
-        libc::unshare(libc::CLONE_NEWNS) == 0
-            && libc::mount(
-                std::ptr::null(),
-                root.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) == 0
-            && libc::mount(
+    let (btf, null) = (c("/sys/kernel/btf/vmlinux"), c("/dev/null"));
+    // SAFETY: mount with valid NUL-terminated paths, after the private
+    // propagation, so the bind mount cannot leak to the host.
+    crate::sys::private_mounts_on_this_thread().is_ok()
+        && unsafe {
+            libc::mount(
                 null.as_ptr(),
                 btf.as_ptr(),
                 std::ptr::null(),
                 libc::MS_BIND,
                 std::ptr::null(),
             ) == 0
-    }
+        }
 }
 
 #[cfg(test)]

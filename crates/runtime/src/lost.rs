@@ -70,20 +70,8 @@ pub(crate) fn object_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> io::Result<()>
         info_len: size_of::<T>() as u32,
         info: (info as *mut T) as u64,
     };
-    // SAFETY: the attr and the info buffer it points to outlive the call;
-    // the kernel writes at most `info_len` bytes.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_OBJ_GET_INFO_BY_FD,
-            &raw const attr,
-            size_of::<InfoByFd>(),
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    // The kernel writes at most `info_len` bytes into `info`.
+    crate::sys::bpf(BPF_OBJ_GET_INFO_BY_FD, &attr).map(drop)
 }
 
 /// The run statistics of the program behind `fd`.
