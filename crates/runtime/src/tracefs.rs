@@ -17,15 +17,33 @@ const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 pub fn root() -> Result<&'static Path, Error> {
     static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     ROOT.get_or_init(|| {
-        for dir in [TRACEFS, DEBUGFS_TRACING] {
-            if Path::new(dir).join("events").is_dir() {
-                return Ok(PathBuf::from(dir));
-            }
-        }
-        mount_tracefs().map(|()| PathBuf::from(TRACEFS))
+        let mounted = || {
+            [TRACEFS, DEBUGFS_TRACING]
+                .into_iter()
+                .find(|dir| Path::new(dir).join("events").is_dir())
+                .map(PathBuf::from)
+        };
+        find_or_mount(mounted, mount_tracefs)
     })
     .as_deref()
     .map_err(|e| Error::Tracefs(e.clone()))
+}
+
+/// Where `mounted` finds tracefs, else at /sys/kernel/tracing once `mount`
+/// has mounted it there. A tool started at the same moment may mount it
+/// between the two, failing our mount (EBUSY): what counts is that it is
+/// there now.
+fn find_or_mount(
+    mounted: impl Fn() -> Option<PathBuf>,
+    mount: impl FnOnce() -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    if let Some(dir) = mounted() {
+        return Ok(dir);
+    }
+    match mount() {
+        Ok(()) => Ok(PathBuf::from(TRACEFS)),
+        Err(e) => mounted().ok_or(e),
+    }
 }
 
 fn mount_tracefs() -> Result<(), String> {
@@ -197,7 +215,34 @@ pub fn check_syscall_layout(name: &str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    #[test]
+    fn a_mount_that_fails_because_another_tool_mounted_it_first_is_no_error() {
+        let there = Cell::new(false);
+        let mounted = || there.get().then(|| PathBuf::from(TRACEFS));
+        let raced = || {
+            there.set(true);
+            Err("EBUSY".to_string())
+        };
+        assert_eq!(find_or_mount(mounted, raced), Ok(PathBuf::from(TRACEFS)));
+    }
+
+    #[test]
+    fn a_mount_that_fails_with_nothing_mounted_is_the_error() {
+        let failed = || Err("EPERM".to_string());
+        assert_eq!(find_or_mount(|| None, failed), Err("EPERM".to_string()));
+        let ok = || Ok(());
+        assert_eq!(find_or_mount(|| None, ok), Ok(PathBuf::from(TRACEFS)));
+        let found = || Some(PathBuf::from(DEBUGFS_TRACING));
+        let unused = || -> Result<(), String> { panic!("mounted though found") };
+        assert_eq!(
+            find_or_mount(found, unused),
+            Ok(PathBuf::from(DEBUGFS_TRACING))
+        );
+    }
 
     const OPENAT: &str = "name: sys_enter_openat
 ID: 700
