@@ -2,10 +2,10 @@ complete -c tcpconnect -s P -l port -d 'Only connects to these destination ports
 complete -c tcpconnect -s p -l pid -d 'Trace this process only' -r
 complete -c tcpconnect -s t -l tid -d 'Trace this thread only' -r
 complete -c tcpconnect -s u -l uid -d 'Trace this user id only' -r
-complete -c tcpconnect -s c -l comm -d 'Trace processes with this exact name (comm, at most 15 bytes)' -r
 complete -c tcpconnect -l cgroup -d 'Trace this cgroup v2 only: a directory, a path relative to the cgroup v2 mount, or a cgroup id' -r
+complete -c tcpconnect -l comm -d 'Trace processes with this exact name (comm, at most 15 bytes)' -r
 complete -c tcpconnect -s d -l duration -d 'Stop after this many seconds (fractions allowed)' -r
-complete -c tcpconnect -l count -d 'Count connects per source address, destination and port; print the counts at exit instead of each connect'
+complete -c tcpconnect -s c -l count -d 'Count connects per source address, destination and port; print the counts at exit instead of each connect'
 complete -c tcpconnect -s 4 -l ipv4 -d 'IPv4 connections only'
 complete -c tcpconnect -s 6 -l ipv6 -d 'IPv6 connections only'
 complete -c tcpconnect -s T -l timestamp -d 'Print a timestamp (local time) on each line'

@@ -3,10 +3,10 @@ complete -c tcpretrans -s D -l remoteport -d 'Only connections with these remote
 complete -c tcpretrans -s p -l pid -d 'Trace this process only' -r
 complete -c tcpretrans -s t -l tid -d 'Trace this thread only' -r
 complete -c tcpretrans -s u -l uid -d 'Trace this user id only' -r
-complete -c tcpretrans -s c -l comm -d 'Trace processes with this exact name (comm, at most 15 bytes)' -r
 complete -c tcpretrans -l cgroup -d 'Trace this cgroup v2 only: a directory, a path relative to the cgroup v2 mount, or a cgroup id' -r
+complete -c tcpretrans -l comm -d 'Trace processes with this exact name (comm, at most 15 bytes)' -r
 complete -c tcpretrans -s d -l duration -d 'Stop after this many seconds (fractions allowed)' -r
-complete -c tcpretrans -l count -d 'Count retransmits per connection; print the counts at exit instead'
+complete -c tcpretrans -s c -l count -d 'Count retransmits per connection; print the counts at exit instead'
 complete -c tcpretrans -s 4 -l ipv4 -d 'IPv4 connections only'
 complete -c tcpretrans -s 6 -l ipv6 -d 'IPv6 connections only'
 complete -c tcpretrans -s T -l timestamp -d 'Print a timestamp (local time) on each line'

@@ -515,6 +515,48 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    /// The TCP segments retransmitted inside so far, by the kernel's own
+    /// count (RetransSegs in the namespace's /proc/net/snmp).
+    pub fn retransmits(&self) -> u64 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.0, "cat", "/proc/net/snmp"])
+            .output()
+            .expect("ip netns exec cat");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let tcp: Vec<Vec<&str>> = text
+            .lines()
+            .filter(|l| l.starts_with("Tcp:"))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let [names, values] = &tcp[..] else {
+            panic!("no Tcp lines in {}'s /proc/net/snmp: {text}", self.0);
+        };
+        let at = names
+            .iter()
+            .position(|n| *n == "RetransSegs")
+            .expect("RetransSegs");
+        values[at].parse().expect("RetransSegs is a number")
+    }
+
+    /// Waits until something listens on TCP `port` inside.
+    pub fn wait_listening(&self, port: &str) {
+        let end = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < end {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.0, "ss", "-Hltn"])
+                .arg(format!("sport = :{port}"))
+                .output()
+                .expect("ss (iproute2)");
+            if !out.stdout.is_empty() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("nothing listens on port {port} in {}", self.0);
+    }
+}
+
 impl Drop for NetNs {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();

@@ -1,5 +1,6 @@
-//! gethostlatency against the real kernel: a workload's getaddrinfo of
-//! "localhost", seen through uprobes on libc.
+//! gethostlatency against the real kernel: a workload's getaddrinfo,
+//! gethostbyname and gethostbyname2 of "localhost", seen through uprobes
+//! on libc.
 
 use std::time::Duration;
 
@@ -12,7 +13,24 @@ const WAIT: Duration = Duration::from_secs(15);
 fn reports_a_getaddrinfo_of_localhost() {
     require_root();
     let _g = serial();
-    let w = Workload::start(&["resolve", "localhost", "--comm", "ghl-resolve"]);
+    lookup_of_localhost(None);
+}
+
+#[test]
+fn reports_a_gethostbyname_and_a_gethostbyname2_of_localhost() {
+    require_root();
+    let _g = serial();
+    lookup_of_localhost(Some("gethostbyname"));
+    lookup_of_localhost(Some("gethostbyname2"));
+}
+
+/// One lookup through `function` (getaddrinfo when `None`), reported once
+/// under that function's name.
+fn lookup_of_localhost(function: Option<&str>) {
+    let mut args = vec!["resolve", "localhost"];
+    args.extend(function);
+    args.extend(["--comm", "ghl-resolve"]);
+    let w = Workload::start(&args);
     let pid = w.pid();
     let ours = Tracer::ours("gethostlatency", &["--json", "-p", &pid.to_string()]);
     let report = w.go();
@@ -28,7 +46,7 @@ fn reports_a_getaddrinfo_of_localhost() {
     assert_eq!(l["pid"], pid);
     assert_eq!(l["tid"], report["tid"]);
     assert_eq!(l["comm"], "ghl-resolve");
-    assert_eq!(l["function"], "getaddrinfo");
+    assert_eq!(l["function"], function.unwrap_or("getaddrinfo"));
     assert_eq!(l["host"], "localhost");
     let latency = l["latency_ns"].as_u64().unwrap();
     assert!(latency > 0 && latency < 10_000_000_000, "latency {latency}");

@@ -98,7 +98,7 @@ fn tools_started_together_share_one_program() {
     require_root();
     let _g = serial();
     for (env, kind, starter) in KINDS {
-        let args = ["--json", "-c", "tcp-shared"];
+        let args = ["--json", "--comm", "tcp-shared"];
         // Started together: one claims the chain, the other waits for it.
         let connect = Tracer::ours_starting("tcpconnect", &args, env);
         let life = Tracer::ours_starting("tcplife", &args, env);
@@ -134,7 +134,7 @@ fn tools_started_together_share_one_program() {
 fn a_tool_that_joined_traces_on_after_the_first_leaves() {
     require_root();
     let _g = serial();
-    let args = ["--json", "-c", "tcp-shared"];
+    let args = ["--json", "--comm", "tcp-shared"];
     let life = Tracer::ours("tcplife", &args);
     let connect = Tracer::ours("tcpconnect", &args);
     let line = attach_line(&connect);
@@ -160,7 +160,7 @@ fn a_tool_that_joined_traces_on_after_the_first_leaves() {
 fn a_killed_tools_place_is_emptied() {
     require_root();
     let _g = serial();
-    let args = ["--json", "-c", "tcp-shared"];
+    let args = ["--json", "--comm", "tcp-shared"];
     let life = Tracer::ours("tcplife", &args);
     let connect = Tracer::ours("tcpconnect", &args);
     // SIGKILL: the first tool empties the place of a tool it lost.
@@ -187,7 +187,7 @@ fn a_killed_tools_place_is_emptied() {
 fn a_tool_whose_programs_cannot_be_chained_runs_beside_the_chain() {
     require_root();
     let _g = serial();
-    let args = ["--json", "-c", "tcp-shared"];
+    let args = ["--json", "--comm", "tcp-shared"];
     let life = Tracer::ours("tcplife", &args);
     // As on a kernel that refuses every chained program.
     let skip = "tcpconnect_state_btf,tcpconnect_state_raw,tcpconnect_state_btf_h,\

@@ -3,11 +3,7 @@
 //! server's, and 10.201.0.2, the client's). Nothing touches the host's
 //! network; deleting the namespaces deletes the link.
 
-use std::{
-    process::Command,
-    thread,
-    time::{Duration, Instant},
-};
+use std::{thread, time::Duration};
 
 use ebpftop_tests::{NetNs, Tracer, Workload, require_root, serial};
 use serde_json::Value;
@@ -41,22 +37,6 @@ fn veth_pair() -> (NetNs, NetNs) {
 }
 
 /// Waits until something in `ns` listens on `port`.
-fn wait_listening(ns: &NetNs, port: &str) {
-    let end = Instant::now() + WAIT;
-    while Instant::now() < end {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &ns.0, "ss", "-Hltn"])
-            .arg(format!("sport = :{port}"))
-            .output()
-            .expect("ss (iproute2)");
-        if !out.stdout.is_empty() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    panic!("nothing listens on port {port} in {}", ns.0);
-}
-
 fn events<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
     all.iter().filter(|e| e["event"] == kind).collect()
 }
@@ -67,7 +47,7 @@ fn connect_accept_and_close_across_a_veth_pair() {
     let _g = serial();
     let (server_ns, client_ns) = veth_pair();
     let server = Workload::start_in_netns(&server_ns, &["tcp-serve", SERVER, PORT]);
-    wait_listening(&server_ns, PORT);
+    server_ns.wait_listening(PORT);
     let client = Workload::start_in_netns(&client_ns, &["connect", SERVER, PORT]);
     let (spid, cpid) = (server.pid().to_string(), client.pid().to_string());
     let connect = Tracer::ours("tcpconnect", &["--json", "-p", &cpid]);

@@ -154,8 +154,10 @@ fn reports_a_timed_out_connect() {
     assert!(c[0]["latency_ns"].as_u64().unwrap() > 2_000_000_000);
 }
 
-/// -P keeps connects to the listed ports only; --count sums them per
-/// destination and prints the sums at exit.
+/// -P keeps connects to the listed ports only; -c (count mode, as in bcc)
+/// sums them per destination and prints the sums at exit: a tool with -P
+/// counts only the open port's; one without counts both destinations,
+/// the refused connect as failed.
 #[test]
 fn port_filter_and_count_mode() {
     require_root();
@@ -163,33 +165,98 @@ fn port_filter_and_count_mode() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port();
     let closed = closed_port();
-    let ours = Tracer::ours(
-        "tcpconnect",
-        &["--json", "--count", "-P", &open.to_string()],
-    );
+    let one_port = Tracer::ours("tcpconnect", &["--json", "-c", "-P", &open.to_string()]);
+    let every_port = Tracer::ours("tcpconnect", &["--json", "-c", "--comm", "tcpc-count"]);
     let mut pids = Vec::new();
     for port in [open, closed, open] {
-        let w = Workload::start(&["connect", "127.0.0.1", &port.to_string()]);
+        let w = Workload::start(&[
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--comm",
+            "tcpc-count",
+        ]);
         pids.push(w.pid());
         w.go();
     }
     // Counts come at exit; give the last connect's event time to arrive.
     std::thread::sleep(Duration::from_millis(500));
+    let counts = |t: Tracer| -> Vec<Value> {
+        let fin = t.stop();
+        assert!(fin.status.success(), "{:?}", fin.stderr);
+        let events = fin.json();
+        assert!(connects(&events).is_empty(), "count mode printed connects");
+        let counts: Vec<Value> = events
+            .iter()
+            .filter(|e| e["event"] == "connect_count")
+            .cloned()
+            .collect();
+        assert_eq!(counts.len(), events.len(), "{events:#?}");
+        counts
+    };
+    let c = counts(one_port);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(c[0]["daddr"], "127.0.0.1");
+    assert_eq!(c[0]["dport"], open);
+    assert_eq!(c[0]["connects"], 2);
+    assert_eq!(c[0]["failed"], 0);
+    assert_eq!(c[0]["pid"], pids[2]);
+    // In order of first connect.
+    let c = counts(every_port);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert_eq!(c[0]["dport"], open);
+    assert_eq!(c[0]["connects"], 2);
+    assert_eq!(c[0]["failed"], 0);
+    assert_eq!(c[0]["pid"], pids[2]);
+    assert_eq!(c[1]["daddr"], "127.0.0.1");
+    assert_eq!(c[1]["dport"], closed);
+    assert_eq!(c[1]["connects"], 1);
+    assert_eq!(c[1]["failed"], 1);
+    assert_eq!(c[1]["pid"], pids[1]);
+}
+
+/// The table, with -U: a UID column first, holding the connecting
+/// process's uid, then the connect's row.
+#[test]
+fn table_with_the_uid_column() {
+    require_root();
+    let _g = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let w = Workload::start_as(
+        Some(65534),
+        &[
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--comm",
+            "tcpc-uid",
+        ],
+    );
+    let pid = w.pid();
+    let ours = Tracer::ours("tcpconnect", &["-U", "-p", &pid.to_string()]);
+    ours.wait_reference_header("UID");
+    w.go();
+    let row = ours
+        .wait_stdout(|l| l.contains("tcpc-uid"), WAIT)
+        .expect("the connect's row");
     let fin = ours.stop();
     assert!(fin.status.success(), "{:?}", fin.stderr);
-    let events = fin.json();
-    assert!(connects(&events).is_empty(), "count mode printed connects");
-    let counts: Vec<&Value> = events
+    let header = fin
+        .stdout
         .iter()
-        .filter(|e| e["event"] == "connect_count")
-        .collect();
-    assert_eq!(counts.len(), 1, "{events:#?}");
-    let c = counts[0];
-    assert_eq!(c["daddr"], "127.0.0.1");
-    assert_eq!(c["dport"], open);
-    assert_eq!(c["connects"], 2);
-    assert_eq!(c["failed"], 0);
-    assert_eq!(c["pid"], pids[2]);
+        .find(|l| l.contains("DADDR"))
+        .expect("a header");
+    let names: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(names.first(), Some(&"UID"), "{header}");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells.first(), Some(&"65534"), "{row}");
+    assert_eq!(cells.get(1), Some(&pid.to_string().as_str()), "{row}");
+    let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    assert_eq!(cells[at("DADDR")], "127.0.0.1", "{header}\n{row}");
+    assert_eq!(cells[at("DPORT")], port.to_string(), "{header}\n{row}");
+    let rows = fin.stdout.iter().filter(|l| l.contains("tcpc-uid")).count();
+    assert_eq!(rows, 1, "{:#?}", fin.stdout);
 }
 
 /// -6 drops IPv4 connects in the kernel; -c (comm) selects the workloads.
@@ -197,7 +264,7 @@ fn port_filter_and_count_mode() {
 fn family_filter() {
     require_root();
     let _g = serial();
-    let ours = Tracer::ours("tcpconnect", &["--json", "-6", "-c", "tcpc-family"]);
+    let ours = Tracer::ours("tcpconnect", &["--json", "-6", "--comm", "tcpc-family"]);
     let v4 = Workload::start(&["tcp-pair", "127.0.0.1", "0", "0", "--comm", "tcpc-family"]);
     let v4_pid = v4.pid();
     v4.go();
@@ -293,7 +360,7 @@ fn task_filters_select_only_their_process_on_every_path() {
             let filter = match case {
                 "uid" => ["-u", "65534"],
                 "cgroup" => ["--cgroup", cgroup_path.as_str()],
-                _ => ["-c", "tcpc-want"],
+                _ => ["--comm", "tcpc-want"],
             };
             let ours = Tracer::ours_env("tcpconnect", &["--json", filter[0], filter[1]], env);
             let other_report = other.go();

@@ -4,7 +4,7 @@
 
 use std::{net::TcpListener, time::Duration};
 
-use ebpftop_tests::{Tracer, Workload, require_root, serial};
+use ebpftop_tests::{NetNs, Tracer, Workload, require_root, serial};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -47,6 +47,60 @@ fn reports_latency_of_completed_connects_above_the_threshold() {
     assert!(fin.status.success(), "{:?}", fin.stderr);
     assert_eq!(fin.stdout, Vec::<String>::new(), "-m 10000 let through");
     assert_eq!(failed.stop().stdout, Vec::<String>::new(), "refused shown");
+}
+
+/// A connect slower than -m's threshold is shown, with its latency; a fast
+/// one beside it is not. The slow one's first SYN is dropped by a firewall
+/// rule in the test's own network namespace, which is taken away before
+/// the SYN is sent again (after about a second).
+#[test]
+fn reports_a_connect_slower_than_the_threshold() {
+    require_root();
+    let _g = serial();
+    let ns = NetNs::new("tcpconnlat");
+    let server = Workload::start_in_netns(&ns, &["tcp-serve", "127.0.0.1", "5003"]);
+    ns.wait_listening("5003");
+    let drop_syn = [
+        "INPUT", "-i", "lo", "-p", "tcp", "--syn", "--dport", "5003", "-j", "DROP",
+    ];
+    let rule = |op: &str| {
+        let mut args = vec![op];
+        args.extend(drop_syn);
+        ns.run("iptables", &args, true);
+    };
+    rule("-A");
+    let comm = ["--comm", "tcpcl-slow"];
+    let slow = Workload::start_in_netns(
+        &ns,
+        &[&["connect", "127.0.0.1", "5003"][..], &comm].concat(),
+    );
+    let fast = Workload::start(&[&["tcp-pair", "127.0.0.1", "0", "0"][..], &comm].concat());
+    let ours = Tracer::ours("tcpconnlat", &["--json", "-m", "500", "-c", "tcpcl-slow"]);
+    let fast_report = fast.go();
+    let served = std::thread::spawn(move || server.go());
+    let connecting = std::thread::spawn(move || slow.go());
+    std::thread::sleep(Duration::from_millis(300));
+    rule("-D");
+    let report = connecting.join().expect("the slow connect");
+    assert_eq!(report["errno"], 0, "{report}");
+    served.join().expect("the server");
+    ours.wait_stdout(|l| l.contains("\"dport\":5003"), WAIT)
+        .expect("the slow connect");
+    std::thread::sleep(Duration::from_millis(300));
+    let fin = ours.stop();
+    assert!(fin.status.success(), "{:?}", fin.stderr);
+    let events = fin.json();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let e = &events[0];
+    assert_eq!(e["pid"], report["pid"]);
+    assert_ne!(e["pid"], fast_report["pid"]);
+    assert_eq!(e["sport"], report["client_port"]);
+    assert_eq!(e["result"], "connected");
+    let latency = e["latency_ns"].as_u64().unwrap();
+    assert!(
+        (900_000_000..5_000_000_000).contains(&latency),
+        "latency {latency} ns for a connect whose first SYN was dropped"
+    );
 }
 
 fn w_pid(report: &Value) -> u64 {

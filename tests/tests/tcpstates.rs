@@ -1,5 +1,6 @@
 //! tcpstates against the real kernel, over loopback: the state changes of
-//! a workload's connection, in order, with times in the previous state.
+//! a workload's connection (listener, client and accepted end), in order,
+//! with times in the previous state.
 
 use std::time::Duration;
 
@@ -77,6 +78,33 @@ fn reports_the_client_and_listener_state_changes() {
         ]
     );
     assert!(c[1..].iter().all(|(_, _, t)| t.as_u64().unwrap() > 0));
+    // The accepted end: a copy of the listener (so first seen leaving
+    // LISTEN), closed second, by the peer's FIN.
+    let accepted = events
+        .iter()
+        .find(|e| e["sport"] == port && e["skaddr"] != listener["skaddr"])
+        .expect("the accepted end");
+    assert_eq!(
+        states(&of(&accepted["skaddr"])),
+        [
+            "LISTEN->SYN_RECV",
+            "SYN_RECV->ESTABLISHED",
+            "ESTABLISHED->CLOSE_WAIT",
+            "CLOSE_WAIT->LAST_ACK",
+            "LAST_ACK->CLOSE"
+        ]
+    );
+    // Each change's time in the old state is the time since the one
+    // before it (both stamped by the same clock in the kernel).
+    for skaddr in [&listener["skaddr"], &connect["skaddr"], &accepted["skaddr"]] {
+        let mine: Vec<&Value> = events.iter().filter(|e| &e["skaddr"] == skaddr).collect();
+        for pair in mine.windows(2) {
+            let gap = pair[1]["ts_ns"].as_u64().unwrap() - pair[0]["ts_ns"].as_u64().unwrap();
+            let spent = pair[1]["in_oldstate_ns"].as_u64().unwrap();
+            assert!(gap.abs_diff(spent) <= 1_000, "{pair:#?}: {gap} ns apart");
+        }
+    }
+    assert_eq!(events.len(), 2 + 5 + 5, "{events:#?}");
     let established = events
         .iter()
         .find(|e| e["skaddr"] == connect["skaddr"] && e["newstate"] == "ESTABLISHED")

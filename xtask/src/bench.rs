@@ -188,7 +188,7 @@ fn tcp(args: &BenchArgs) -> Result<()> {
         eprintln!("bench: round {round}/{}: untraced", args.rounds);
         let (before, fast_before) = run()?;
         eprintln!("bench: round {round}/{}: traced", args.rounds);
-        let json = ["--json", "-c", COMM];
+        let json = ["--json", "--comm", COMM];
         let connect = Tracer::spawn(
             &release.join("tcpconnect"),
             &json,

@@ -58,6 +58,22 @@ impl ProcessFilterArgs {
     }
 }
 
+/// [`FilterArgs`] for tools where bcc's `-c` means count mode (tcpconnect,
+/// tcpretrans): their users type `-c` for that, so the comm filter is
+/// `--comm` only.
+#[derive(Args, Debug, Clone, Default)]
+#[command(mut_arg("comm", |a| a.short(None)))]
+pub struct CountingFilterArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+impl CountingFilterArgs {
+    pub fn spec(&self, failed_only: bool) -> FilterSpec {
+        self.filter.spec(failed_only)
+    }
+}
+
 /// How to print.
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Output")]
@@ -125,6 +141,23 @@ mod tests {
         assert!(t.threads);
         assert_eq!(t.filter.spec(false).tid, Some(1));
         assert_eq!(t.filter.spec(false).pid, Some(2));
+    }
+
+    #[test]
+    fn counting_filter_frees_short_c() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Tool {
+            #[arg(short = 'c', long = "count")]
+            count: bool,
+            #[command(flatten)]
+            filter: CountingFilterArgs,
+        }
+        Tool::command().debug_assert();
+        let t = Tool::try_parse_from(["tool", "-c", "--comm", "curl"]).unwrap();
+        assert!(t.count);
+        assert_eq!(t.filter.spec(false).comm.as_deref(), Some("curl"));
+        assert!(Tool::try_parse_from(["tool", "-c", "curl"]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod trace;
 
 use std::process::ExitCode;
 
-pub use args::{FilterArgs, OutputArgs, ProcessFilterArgs, RunArgs};
+pub use args::{CountingFilterArgs, FilterArgs, OutputArgs, ProcessFilterArgs, RunArgs};
 pub use interval::{
     Cumulative, Deltas, IntervalArgs, IntervalSpec, IntervalTool, Stamp, SummaryOutputArgs,
     run_intervals,

@@ -49,9 +49,11 @@
 //! * `tcp-stall ADDR PORT SEND MS`: listens on ADDR:PORT, connects to it,
 //!   accepts, writes SEND bytes client to server without reading them,
 //!   waits MS milliseconds (for retransmits when a firewall drops them),
-//!   then closes both; prints one JSON line: pid, tid, port, client_port.
-//! * `resolve HOST`: one getaddrinfo(HOST) through libc; prints one JSON
-//!   line: pid, tid, addresses (how many it returned).
+//!   then resets the client's end (no retransmits after) and closes both; prints one JSON line: pid, tid, port, client_port.
+//! * `resolve HOST [FUNCTION]`: one getaddrinfo(HOST) through libc, or
+//!   one call of FUNCTION (`gethostbyname`, or `gethostbyname2` for
+//!   AF_INET); prints one JSON line: pid, tid, addresses (how many it
+//!   returned).
 //! * `tcp-serve ADDR PORT`: listens on ADDR:PORT from the start (before
 //!   `--wait-stdin` releases it), then accepts one connection and reads it
 //!   to its end; prints one JSON line: pid, tid, port, peer_port, bytes.
@@ -217,6 +219,15 @@ fn work(args: &[OsString]) -> Result<Work, String> {
             let host = String::from_utf8(host.to_vec()).map_err(|_| "HOST is not UTF-8")?;
             Box::new(move || resolve(&host))
         }
+        [b"resolve", host, function] => {
+            let host = std::ffi::CString::new(host.to_vec()).map_err(|_| "HOST holds a NUL")?;
+            let two = match &function[..] {
+                b"gethostbyname" => false,
+                b"gethostbyname2" => true,
+                _ => return Err("FUNCTION is gethostbyname or gethostbyname2".into()),
+            };
+            Box::new(move || resolve_by_name(&host, two))
+        }
         [b"tcp-serve", addr, port] => {
             let port = count(port)? as u16;
             let listener = std::net::TcpListener::bind((ip_addr(addr)?, port))
@@ -318,7 +329,7 @@ const USAGE: &str =
                      | exec-loop N PATH | exec-self MISSING PATH ARG... | exec-thread PATH ARG...
                      | stat-markers DIR | mount-tmpfs DIR | connect-loop N \
                      | tcp-pair ADDR SEND RECV | tcp-stall ADDR PORT SEND MS \
-                     | resolve HOST | connect ADDR PORT | connect-once ADDR PORT | tcp-serve ADDR PORT \
+                     | resolve HOST [FUNCTION] | connect ADDR PORT | connect-once ADDR PORT | tcp-serve ADDR PORT \
                      | exit-children MS | leader-exits-first MS | signal-target | kill PID SIG[,SIG...] \
                      | syscall-mix | getppid-loop N | dashboard-mix SECS RATE | direct-reads DEVICE N \
                      | sync-writes DEVICE N | busy-sleep N BUSY_MS SLEEP_MS | alloc-touch MIB) \
@@ -939,6 +950,8 @@ fn tcp_stall(addr: std::net::IpAddr, port: u16, send: usize, ms: u64) -> Result<
         .write_all(&vec![b'c'; send])
         .map_err(|e| io("write", e))?;
     std::thread::sleep(std::time::Duration::from_millis(ms));
+    // A reset ends the connection at once: no retransmits after this.
+    reset_on_close(&client)?;
     drop(client);
     drop(server);
     println!(r#"{{"pid":{pid},"tid":{tid},"port":{port},"client_port":{client_port}}}"#);
@@ -954,6 +967,36 @@ fn resolve(host: &str) -> Result<(), String> {
         .to_socket_addrs()
         .map_err(|e| format!("resolving {host}: {e}"))?
         .count();
+    println!(r#"{{"pid":{pid},"tid":{tid},"addresses":{addresses}}}"#);
+    Ok(())
+}
+
+unsafe extern "C" {
+    fn gethostbyname(name: *const libc::c_char) -> *mut libc::hostent;
+    fn gethostbyname2(name: *const libc::c_char, af: libc::c_int) -> *mut libc::hostent;
+}
+
+/// gethostbyname(host), or gethostbyname2(host, AF_INET) if `two`.
+fn resolve_by_name(host: &std::ffi::CStr, two: bool) -> Result<(), String> {
+    // SAFETY: getpid and gettid cannot fail.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    // SAFETY: a NUL-terminated name; the result is libc's static buffer,
+    // read before any other lookup.
+    let addresses = unsafe {
+        let h = if two {
+            gethostbyname2(host.as_ptr(), libc::AF_INET)
+        } else {
+            gethostbyname(host.as_ptr())
+        };
+        if h.is_null() {
+            return Err(format!("resolving {host:?} failed"));
+        }
+        let mut n = 0;
+        while !(*(*h).h_addr_list.add(n)).is_null() {
+            n += 1;
+        }
+        n
+    };
     println!(r#"{{"pid":{pid},"tid":{tid},"addresses":{addresses}}}"#);
     Ok(())
 }
@@ -1319,23 +1362,7 @@ fn connect_loop(n: u64) -> Result<(), String> {
         let pair = Instant::now();
         let client = TcpStream::connect(addr).map_err(|e| io("connect", e))?;
         let (server, _) = listener.accept().map_err(|e| io("accept", e))?;
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: setsockopt on a socket we own with a valid linger struct.
-        let rc = unsafe {
-            libc::setsockopt(
-                std::os::fd::AsRawFd::as_raw_fd(&client),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&raw const linger).cast(),
-                size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io("SO_LINGER", std::io::Error::last_os_error()));
-        }
+        reset_on_close(&client)?;
         drop(client);
         drop(server);
         pairs.push(pair.elapsed().as_nanos() as u64);
@@ -1344,6 +1371,28 @@ fn connect_loop(n: u64) -> Result<(), String> {
     pairs.sort_unstable();
     let p10 = pairs.get(pairs.len() / 10).copied().unwrap_or(0);
     println!(r#"{{"ns":{total},"pair_p10_ns":{p10}}}"#);
+    Ok(())
+}
+
+/// SO_LINGER 0: closing `s` resets the connection.
+fn reset_on_close(s: &std::net::TcpStream) -> Result<(), String> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket we own with a valid linger struct.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(s),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(format!("SO_LINGER: {}", std::io::Error::last_os_error()));
+    }
     Ok(())
 }
 

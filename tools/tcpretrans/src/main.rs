@@ -170,7 +170,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     trace_tcp(
         &OBJECT,
         config,
-        &args.filter,
+        &args.filter.filter,
         &args.output,
         columns,
         &args.run,
