@@ -513,9 +513,7 @@ impl NetNs {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-}
 
-impl NetNs {
     /// The TCP segments retransmitted inside so far, by the kernel's own
     /// count (RetransSegs in the namespace's /proc/net/snmp).
     pub fn retransmits(&self) -> u64 {
@@ -523,6 +521,7 @@ impl NetNs {
             .args(["netns", "exec", &self.0, "cat", "/proc/net/snmp"])
             .output()
             .expect("ip netns exec cat");
+        assert!(out.status.success(), "reading {}'s /proc/net/snmp", self.0);
         let text = String::from_utf8_lossy(&out.stdout);
         let tcp: Vec<Vec<&str>> = text
             .lines()

@@ -183,6 +183,52 @@ fn a_killed_tools_place_is_emptied() {
     assert!(life.stop().status.success());
 }
 
+/// Waits until exactly `n` programs named `name` are loaded.
+fn wait_loaded(name: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bpf_program_ids(&[name]).len() != n {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {name} loaded, not {n}, 10 s on",
+            bpf_program_ids(&[name]).len()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// After the first tool has gone, no one serves the chain: a tool of it
+/// that is killed then has its place emptied by the tools left.
+#[test]
+fn a_tool_killed_after_the_first_left_has_its_place_emptied() {
+    require_root();
+    let _g = serial();
+    let args = ["--json", "--comm", "tcp-shared"];
+    let first = Tracer::ours("tcplife", &args);
+    let connect = Tracer::ours("tcpconnect", &args);
+    let life = Tracer::ours("tcplife", &args);
+    assert!(attach_line(&connect).contains("in place 1 of"));
+    assert!(attach_line(&life).contains("in place 2 of"));
+    wait_loaded("tcplife_state_b", 2);
+    assert!(first.stop().status.success());
+    wait_loaded("tcplife_state_b", 1);
+    // SIGKILL: it cannot empty its place itself.
+    assert_loaded("tcpconnect_stat");
+    drop(connect);
+    wait_unloaded(&["tcpconnect_stat"]);
+    assert_eq!(
+        bpf_program_ids(&["hub_tp_btf"]).len(),
+        1,
+        "the chain goes on"
+    );
+    // The tool left still reports exactly its events (beside a tcpconnect
+    // of a chain of its own).
+    let connect = Tracer::ours("tcpconnect", &args);
+    assert!(attach_line(&connect).contains("first in a chain"));
+    check_pair(&connect, &life);
+    assert!(connect.stop().status.success());
+    assert!(life.stop().status.success());
+}
+
 #[test]
 fn a_tool_whose_programs_cannot_be_chained_runs_beside_the_chain() {
     require_root();

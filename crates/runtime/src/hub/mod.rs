@@ -26,8 +26,9 @@
 //! the last. A tool leaving empties its place; the first tool also empties
 //! the place of any tool whose connection closes (one that was killed).
 //! After the first tool has gone, no one can join (later tools start a
-//! chain of their own) and a killed tool's program stays in its place,
-//! doing its work for no reader, until the chain's last tool goes.
+//! chain of their own), and the tools left empty the place of any tool of
+//! the chain that is gone, as the chain's registry of places says
+//! ([`registry`]).
 
 use std::{
     ffi::CString,
@@ -47,8 +48,11 @@ use std::{
     time::Duration,
 };
 
+mod registry;
+
 use ebpftop_common::hub::{ALONE, KINDS};
 pub use ebpftop_common::hub::{INDEX_GLOBAL, SLOTS};
+use registry::{Caretaker, Holder, Registry};
 
 use crate::sys::bpf;
 
@@ -179,6 +183,8 @@ pub struct Joined {
     starter: OwnedFd,
     /// Held: the first tool empties the place when it closes.
     _stream: UnixStream,
+    /// Who holds each place: this tool writes its own.
+    registry: Registry,
 }
 
 impl Joined {
@@ -193,7 +199,7 @@ impl Joined {
             return None;
         }
         match Self::answer(&mut stream) {
-            Ok(Some((index, host_pid, [chain, link, starter]))) => Some(Joined {
+            Ok(Some((index, host_pid, [chain, link, starter, registry]))) => Some(Joined {
                 kind,
                 index,
                 host_pid,
@@ -201,6 +207,7 @@ impl Joined {
                 _link: link,
                 starter,
                 _stream: stream,
+                registry: Registry::from_fd(registry),
             }),
             Ok(None) => {
                 log::info!("{hook}: the {kind} chain is full; attaching a program of our own");
@@ -213,10 +220,10 @@ impl Joined {
         }
     }
 
-    fn answer(stream: &mut UnixStream) -> io::Result<Option<(u32, u32, [OwnedFd; 3])>> {
+    fn answer(stream: &mut UnixStream) -> io::Result<Option<(u32, u32, [OwnedFd; 4])>> {
         stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         stream.write_all(b"j")?;
-        let (bytes, fds) = recv_with_fds(stream.as_fd(), 3).map_err(|e| match e.kind() {
+        let (bytes, fds) = recv_with_fds(stream.as_fd(), 4).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 io::Error::other(format!("no answer within {ANSWER_TIMEOUT:?}"))
             }
@@ -231,11 +238,11 @@ impl Joined {
         if !(1..SLOTS).contains(&index) {
             return Err(io::Error::other(format!("it gave place {index}")));
         }
-        let [chain, link, starter]: [OwnedFd; 3] = fds
+        let fds: [OwnedFd; 4] = fds
             .try_into()
             .map_err(|_| io::Error::other("answer without the chain's descriptors"))?;
         stream.set_read_timeout(None)?;
-        Ok(Some((index, host_pid, [chain, link, starter])))
+        Ok(Some((index, host_pid, fds)))
     }
 
     /// The chain, to load this tool's object against.
@@ -246,17 +253,25 @@ impl Joined {
     /// Puts `program` in this tool's place: from now on the chain calls
     /// it. The place is emptied when the returned value is dropped. Should
     /// the first tool's connection close before (it left, or was killed),
-    /// its place is emptied too.
+    /// its place is emptied too, and from then on the place of any other
+    /// tool of the chain that goes without leaving (killed).
     ///
     /// On failure the place is still this tool's to try again with.
     pub fn enter(self, program: BorrowedFd<'_>) -> Result<Member, (Joined, io::Error)> {
+        let index = self.index;
         let prepared = (|| {
             let watch = self._stream.try_clone()?;
             let chain = self.chain.try_clone()?;
-            map_update(self.chain.as_fd(), self.index, program.as_raw_fd() as u32)?;
-            Ok((watch, chain))
+            let registry = Registry::from_fd(self.registry.fd().try_clone_to_owned()?);
+            // Recorded first: a program in a place no one holds would stay.
+            self.registry.set(index, Holder::me()?)?;
+            if let Err(e) = map_update(self.chain.as_fd(), index, program.as_raw_fd() as u32) {
+                self.registry.clear(index);
+                return Err(e);
+            }
+            Ok((watch, chain, registry))
         })();
-        let (mut watch, chain) = match prepared {
+        let (mut watch, chain, registry) = match prepared {
             Ok(p) => p,
             Err(e) => return Err((self, e)),
         };
@@ -268,14 +283,36 @@ impl Joined {
             .name("hub watch".into())
             .spawn(move || {
                 wait_closed(&mut watch);
-                if !ours.load(Ordering::Acquire) {
-                    let _ = map_delete(chain.as_fd(), 0);
+                if ours.load(Ordering::Acquire) {
+                    return;
                 }
+                let _ = map_delete(chain.as_fd(), 0);
+                registry.clear(0);
+                take_care(&chain, &registry, index, &ours);
             });
         Ok(Member {
             joined: self,
             leaving,
         })
+    }
+}
+
+/// How often a tool left in a chain looks for places of tools gone.
+const CARE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Once the first tool has gone: until this tool leaves, empties every
+/// place (but `own`) whose tool has gone. Every tool left in the chain
+/// does so; emptying a place twice does no harm, and no place is handed
+/// out again (no one serves the chain).
+fn take_care(chain: &OwnedFd, registry: &Registry, own: u32, leaving: &AtomicBool) {
+    let mut caretaker = Caretaker::default();
+    while !leaving.load(Ordering::Acquire) {
+        for place in caretaker.abandoned(own, registry.holders()) {
+            log::debug!("hub: emptying place {place}, whose tool has gone");
+            let _ = map_delete(chain.as_fd(), place);
+            registry.clear(place);
+        }
+        thread::sleep(CARE_INTERVAL);
     }
 }
 
@@ -315,8 +352,10 @@ impl Member {
 impl Drop for Member {
     fn drop(&mut self) {
         // Emptied before the connection closes, so the first tool cannot
-        // have handed the place on yet.
+        // have handed the place on yet; forgotten after, so that a place
+        // with a program always has its holder recorded.
         let _ = map_delete(self.joined.chain.as_fd(), self.joined.index);
+        self.joined.registry.clear(self.joined.index);
         self.leaving.store(true, Ordering::Release);
         let _ = self.joined._stream.shutdown(std::net::Shutdown::Both);
     }
@@ -328,6 +367,8 @@ pub struct Host {
     chain: OwnedFd,
     _link: OwnedFd,
     listener: Option<OwnedFd>,
+    /// The chain's registry of places, if it is served.
+    registry: Option<Arc<Registry>>,
 }
 
 impl Host {
@@ -353,12 +394,17 @@ impl Host {
             }
         };
         let chain = chain.try_clone_to_owned()?;
+        let mut registry = None;
         let listener = match claim.map(|c| c.listener) {
             Some(listener) => {
+                let places = Arc::new(Registry::create()?);
+                places.set(0, Holder::me()?)?;
+                registry = Some(Arc::clone(&places));
                 let shared = Shared {
                     chain: chain.try_clone()?,
                     link: link.try_clone()?,
                     starter: starter.try_clone_to_owned()?,
+                    registry: places,
                     taken: Mutex::new([false; SLOTS as usize]),
                 };
                 let fd = listener.as_fd().try_clone_to_owned()?;
@@ -375,6 +421,7 @@ impl Host {
             chain,
             _link: link,
             listener,
+            registry,
         })
     }
 }
@@ -396,6 +443,9 @@ impl Drop for Host {
         // Tools that joined keep the starter attached: the chain goes on
         // without this tool's program.
         let _ = map_delete(self.chain.as_fd(), 0);
+        if let Some(r) = &self.registry {
+            r.clear(0);
+        }
     }
 }
 
@@ -404,6 +454,7 @@ struct Shared {
     chain: OwnedFd,
     link: OwnedFd,
     starter: OwnedFd,
+    registry: Arc<Registry>,
     /// Places handed out; 0 is the first tool's.
     taken: Mutex<[bool; SLOTS as usize]>,
 }
@@ -460,12 +511,14 @@ fn member(mut stream: UnixStream, shared: &Shared) {
         shared.chain.as_raw_fd(),
         shared.link.as_raw_fd(),
         shared.starter.as_raw_fd(),
+        shared.registry.fd().as_raw_fd(),
     ];
     if send_with_fds(stream.as_fd(), &answer, &fds).is_ok() {
         // Nothing more comes: the read ends when the connection closes.
         wait_closed(&mut stream);
     }
     let _ = map_delete(shared.chain.as_fd(), index as u32);
+    shared.registry.clear(index as u32);
     shared.taken.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
 }
 
