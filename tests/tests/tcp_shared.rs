@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ebpftop_tests::{Tracer, Workload, bpf_program_ids, require_root, serial};
+use ebpftop_tests::{Tracer, Workload, bin, bpf_program_ids, require_root, serial};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -197,35 +197,75 @@ fn wait_loaded(name: &str, n: usize) {
 }
 
 /// After the first tool has gone, no one serves the chain: a tool of it
-/// that is killed then has its place emptied by the tools left.
+/// that is killed then has its place emptied by the tools left, and
+/// theirs stay as they are.
 #[test]
 fn a_tool_killed_after_the_first_left_has_its_place_emptied() {
     require_root();
     let _g = serial();
     let args = ["--json", "--comm", "tcp-shared"];
     let first = Tracer::ours("tcplife", &args);
-    let connect = Tracer::ours("tcpconnect", &args);
+    let killed = Tracer::ours("tcpconnect", &args);
     let life = Tracer::ours("tcplife", &args);
-    assert!(attach_line(&connect).contains("in place 1 of"));
-    assert!(attach_line(&life).contains("in place 2 of"));
-    wait_loaded("tcplife_state_b", 2);
+    let connect = Tracer::ours("tcpconnect", &args);
+    for (t, place) in [(&killed, 1), (&life, 2), (&connect, 3)] {
+        let line = attach_line(t);
+        assert!(line.contains(&format!("in place {place} of")), "{line}");
+    }
     assert!(first.stop().status.success());
     wait_loaded("tcplife_state_b", 1);
     // SIGKILL: it cannot empty its place itself.
-    assert_loaded("tcpconnect_stat");
-    drop(connect);
-    wait_unloaded(&["tcpconnect_stat"]);
+    wait_loaded("tcpconnect_stat", 2);
+    drop(killed);
+    wait_loaded("tcpconnect_stat", 1);
     assert_eq!(
         bpf_program_ids(&["hub_tp_btf"]).len(),
         1,
         "the chain goes on"
     );
-    // The tool left still reports exactly its events (beside a tcpconnect
-    // of a chain of its own).
-    let connect = Tracer::ours("tcpconnect", &args);
-    assert!(attach_line(&connect).contains("first in a chain"));
+    // Time for more looks by both tools left: neither empties the other's.
+    thread::sleep(Duration::from_secs(3));
     check_pair(&connect, &life);
     assert!(connect.stop().status.success());
+    assert!(life.stop().status.success());
+}
+
+/// A tool in a pid namespace of its own (a container sharing the host's
+/// network) shares the chain too: the tools left after the first has gone
+/// see each other's processes under different pids, or none, and still
+/// leave each other's places alone.
+#[test]
+fn tools_in_other_pid_namespaces_keep_their_places() {
+    require_root();
+    let _g = serial();
+    let args = ["--json", "--comm", "tcp-shared"];
+    let first = Tracer::ours("tcplife", &args);
+    let connect = bin("tcpconnect").display().to_string();
+    let contained = Tracer::spawn(
+        "unshare",
+        &[
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child=SIGINT",
+            &connect,
+            "--verbose",
+            "--json",
+            "--comm",
+            "tcp-shared",
+        ],
+    );
+    contained.wait_ready();
+    let life = Tracer::ours("tcplife", &args);
+    assert!(attach_line(&contained).contains("in place 1 of"));
+    assert!(attach_line(&life).contains("in place 2 of"));
+    assert!(first.stop().status.success());
+    wait_loaded("tcplife_state_b", 1);
+    // Time for more looks by both tools left.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(bpf_program_ids(&["tcpconnect_stat"]).len(), 1);
+    assert_eq!(bpf_program_ids(&["tcplife_state_b"]).len(), 1);
+    check_pair(&contained, &life);
     assert!(life.stop().status.success());
 }
 

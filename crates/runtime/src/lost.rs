@@ -160,7 +160,10 @@ impl LostCounter {
                     // The starter runs every program of the chain once a
                     // run; its runs counted include those before ours.
                     let at = via.map_or(String::new(), |v| {
-                        format!(", as counted at {v}, the chain's starter, since it attached")
+                        format!(
+                            ", counted at {v}, the chain's starter (runs since it was loaded, \
+                             skipped runs since our program went in)"
+                        )
                     });
                     log::info!(
                         "program {name}: {} runs skipped by the kernel (nested), {} runs counted \

@@ -27,8 +27,9 @@
 //! the place of any tool whose connection closes (one that was killed).
 //! After the first tool has gone, no one can join (later tools start a
 //! chain of their own), and the tools left empty the place of any tool of
-//! the chain that is gone, as the chain's registry of places says
-//! ([`registry`]).
+//! the chain that is gone: the chain's registry of places
+//! ([`registry`]) says which are held, and the lock each tool keeps on its
+//! own says whether it still runs.
 
 use std::{
     ffi::CString,
@@ -52,7 +53,7 @@ mod registry;
 
 use ebpftop_common::hub::{ALONE, KINDS};
 pub use ebpftop_common::hub::{INDEX_GLOBAL, SLOTS};
-use registry::{Caretaker, Holder, Registry};
+use registry::{Caretaker, Registry};
 
 use crate::sys::bpf;
 
@@ -199,16 +200,26 @@ impl Joined {
             return None;
         }
         match Self::answer(&mut stream) {
-            Ok(Some((index, host_pid, [chain, link, starter, registry]))) => Some(Joined {
-                kind,
-                index,
-                host_pid,
-                chain,
-                _link: link,
-                starter,
-                _stream: stream,
-                registry: Registry::from_fd(registry),
-            }),
+            Ok(Some((index, host_pid, [chain, link, starter, registry]))) => {
+                match Registry::from_fd(registry) {
+                    Ok(registry) => Some(Joined {
+                        kind,
+                        index,
+                        host_pid,
+                        chain,
+                        _link: link,
+                        starter,
+                        _stream: stream,
+                        registry,
+                    }),
+                    Err(e) => {
+                        log::info!(
+                            "{hook}: could not join the {kind} chain ({e}); attaching our own"
+                        );
+                        None
+                    }
+                }
+            }
             Ok(None) => {
                 log::info!("{hook}: the {kind} chain is full; attaching a program of our own");
                 None
@@ -262,11 +273,11 @@ impl Joined {
         let prepared = (|| {
             let watch = self._stream.try_clone()?;
             let chain = self.chain.try_clone()?;
-            let registry = Registry::from_fd(self.registry.fd().try_clone_to_owned()?);
-            // Recorded first: a program in a place no one holds would stay.
-            self.registry.set(index, Holder::me()?)?;
+            let registry = Registry::from_fd(self.registry.fd().try_clone_to_owned()?)?;
+            // Held first: a program in a place not held would stay there.
+            self.registry.hold(index)?;
             if let Err(e) = map_update(self.chain.as_fd(), index, program.as_raw_fd() as u32) {
-                self.registry.clear(index);
+                self.registry.release(index);
                 return Err(e);
             }
             Ok((watch, chain, registry))
@@ -286,8 +297,9 @@ impl Joined {
                 if ours.load(Ordering::Acquire) {
                     return;
                 }
-                let _ = map_delete(chain.as_fd(), 0);
-                registry.clear(0);
+                if map_delete(chain.as_fd(), 0).is_ok() {
+                    registry.release(0);
+                }
                 take_care(&chain, &registry, index, &ours);
             });
         Ok(Member {
@@ -307,10 +319,12 @@ const CARE_INTERVAL: Duration = Duration::from_secs(1);
 fn take_care(chain: &OwnedFd, registry: &Registry, own: u32, leaving: &AtomicBool) {
     let mut caretaker = Caretaker::default();
     while !leaving.load(Ordering::Acquire) {
-        for place in caretaker.abandoned(own, registry.holders()) {
-            log::debug!("hub: emptying place {place}, whose tool has gone");
-            let _ = map_delete(chain.as_fd(), place);
-            registry.clear(place);
+        for (place, pid) in caretaker.abandoned(own, registry.unlocked()) {
+            log::debug!("hub: emptying place {place}, whose tool (pid {pid}) has gone");
+            // Unmarked only once empty: a place with a program stays marked.
+            if map_delete(chain.as_fd(), place).is_ok() {
+                registry.release(place);
+            }
         }
         thread::sleep(CARE_INTERVAL);
     }
@@ -355,7 +369,7 @@ impl Drop for Member {
         // have handed the place on yet; forgotten after, so that a place
         // with a program always has its holder recorded.
         let _ = map_delete(self.joined.chain.as_fd(), self.joined.index);
-        self.joined.registry.clear(self.joined.index);
+        self.joined.registry.release(self.joined.index);
         self.leaving.store(true, Ordering::Release);
         let _ = self.joined._stream.shutdown(std::net::Shutdown::Both);
     }
@@ -385,6 +399,20 @@ impl Host {
         starter: BorrowedFd<'_>,
         program: BorrowedFd<'_>,
     ) -> io::Result<Host> {
+        // The registry first: without it the chain is served to no one,
+        // and this tool's program is still attached through the starter.
+        let claim = claim.and_then(|c| {
+            match Registry::create().and_then(|r| {
+                r.hold(0)?;
+                Ok(r)
+            }) {
+                Ok(r) => Some((c, Arc::new(r))),
+                Err(e) => {
+                    log::info!("{hook}: no registry of places ({e}); not shared");
+                    None
+                }
+            }
+        });
         map_update(chain, 0, program.as_raw_fd() as u32)?;
         let link = match raw_tracepoint_open(name, starter) {
             Ok(link) => link,
@@ -395,10 +423,8 @@ impl Host {
         };
         let chain = chain.try_clone_to_owned()?;
         let mut registry = None;
-        let listener = match claim.map(|c| c.listener) {
-            Some(listener) => {
-                let places = Arc::new(Registry::create()?);
-                places.set(0, Holder::me()?)?;
+        let listener = match claim {
+            Some((Claim { listener, .. }, places)) => {
                 registry = Some(Arc::clone(&places));
                 let shared = Shared {
                     chain: chain.try_clone()?,
@@ -444,7 +470,7 @@ impl Drop for Host {
         // without this tool's program.
         let _ = map_delete(self.chain.as_fd(), 0);
         if let Some(r) = &self.registry {
-            r.clear(0);
+            r.release(0);
         }
     }
 }
@@ -518,7 +544,7 @@ fn member(mut stream: UnixStream, shared: &Shared) {
         wait_closed(&mut stream);
     }
     let _ = map_delete(shared.chain.as_fd(), index as u32);
-    shared.registry.clear(index as u32);
+    shared.registry.release(index as u32);
     shared.taken.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
 }
 
