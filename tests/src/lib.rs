@@ -495,34 +495,25 @@ impl NetNs {
     /// Runs `program args` inside the namespace (or outside, for `ip
     /// netns` itself), panicking with its stderr when it fails.
     pub fn run(&self, program: &str, args: &[&str], inside: bool) {
-        let mut cmd = if inside {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", &self.0, program]);
-            c
-        } else {
-            Command::new(program)
-        };
-        let out = cmd
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program} {args:?}: {e} (cargo xtask test installs it)"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} in {}: {}",
-            self.0,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if inside {
+            self.output(program, args);
+            return;
+        }
+        check(program, args, "the host", Command::new(program).args(args));
+    }
+
+    /// What `program args`, run inside the namespace, prints; panics with
+    /// its stderr when it fails.
+    pub fn output(&self, program: &str, args: &[&str]) -> String {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.0, program]).args(args);
+        check(program, args, &self.0, &mut cmd)
     }
 
     /// The TCP segments retransmitted inside so far, by the kernel's own
     /// count (RetransSegs in the namespace's /proc/net/snmp).
     pub fn retransmits(&self) -> u64 {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.0, "cat", "/proc/net/snmp"])
-            .output()
-            .expect("ip netns exec cat");
-        assert!(out.status.success(), "reading {}'s /proc/net/snmp", self.0);
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = self.output("cat", &["/proc/net/snmp"]);
         let tcp: Vec<Vec<&str>> = text
             .lines()
             .filter(|l| l.starts_with("Tcp:"))
@@ -541,19 +532,29 @@ impl NetNs {
     /// Waits until something listens on TCP `port` inside.
     pub fn wait_listening(&self, port: &str) {
         let end = Instant::now() + Duration::from_secs(15);
+        let sport = format!("sport = :{port}");
         while Instant::now() < end {
-            let out = Command::new("ip")
-                .args(["netns", "exec", &self.0, "ss", "-Hltn"])
-                .arg(format!("sport = :{port}"))
-                .output()
-                .expect("ss (iproute2)");
-            if !out.stdout.is_empty() {
+            if !self.output("ss", &["-Hltn", &sport]).is_empty() {
                 return;
             }
             thread::sleep(Duration::from_millis(20));
         }
         panic!("nothing listens on port {port} in {}", self.0);
     }
+}
+
+/// Runs `cmd` (`program args`, in `place`): its stdout; panics with its
+/// stderr when it fails.
+fn check(program: &str, args: &[&str], place: &str, cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e} (cargo xtask test installs it)"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} in {place}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Drop for NetNs {

@@ -76,15 +76,34 @@ fn assert_loaded(name: &str) {
     assert_eq!(bpf_program_ids(&[name]).len(), 1, "{name} is loaded");
 }
 
-/// Waits until no program named one of `names` is loaded.
-fn wait_unloaded(names: &[&str]) {
+/// Waits until exactly `n` programs named `name` are loaded.
+fn wait_loaded(name: &str, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !bpf_program_ids(names).is_empty() {
+    loop {
+        let loaded = bpf_program_ids(&[name]).len();
+        if loaded == n {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
-            "{names:?} still loaded 10 s after their tool was killed"
+            "{loaded} of {name} loaded, not {n}, 10 s on"
         );
         thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What each tool here traces: the workloads' connections only.
+const ARGS: [&str; 3] = ["--json", "--comm", "tcp-shared"];
+
+fn start(tool: &str) -> Tracer {
+    Tracer::ours(tool, &ARGS)
+}
+
+/// Stops each tool in turn; each must exit 0.
+fn stop_ok<const N: usize>(tools: [Tracer; N]) {
+    for t in tools {
+        let fin = t.stop();
+        assert!(fin.status.success(), "{:?}", fin.stderr);
     }
 }
 
@@ -98,10 +117,9 @@ fn tools_started_together_share_one_program() {
     require_root();
     let _g = serial();
     for (env, kind, starter) in KINDS {
-        let args = ["--json", "--comm", "tcp-shared"];
         // Started together: one claims the chain, the other waits for it.
-        let connect = Tracer::ours_starting("tcpconnect", &args, env);
-        let life = Tracer::ours_starting("tcplife", &args, env);
+        let connect = Tracer::ours_starting("tcpconnect", &ARGS, env);
+        let life = Tracer::ours_starting("tcplife", &ARGS, env);
         connect.wait_ready();
         life.wait_ready();
         assert_eq!(
@@ -134,9 +152,8 @@ fn tools_started_together_share_one_program() {
 fn a_tool_that_joined_traces_on_after_the_first_leaves() {
     require_root();
     let _g = serial();
-    let args = ["--json", "--comm", "tcp-shared"];
-    let life = Tracer::ours("tcplife", &args);
-    let connect = Tracer::ours("tcpconnect", &args);
+    let life = start("tcplife");
+    let connect = start("tcpconnect");
     let line = attach_line(&connect);
     assert!(
         line.contains(&format!("in place 1 of the chain that pid {}", life.pid())),
@@ -146,10 +163,10 @@ fn a_tool_that_joined_traces_on_after_the_first_leaves() {
     let fin = life.stop();
     assert!(fin.status.success(), "{:?}", fin.stderr);
     // The first tool's program is gone from the chain, the chain is not.
-    wait_unloaded(&["tcplife_state_b"]);
+    wait_loaded("tcplife_state_b", 0);
     assert_eq!(bpf_program_ids(&["hub_tp_btf"]).len(), 1);
     // No one serves the chain now: a tool started later has its own.
-    let life = Tracer::ours("tcplife", &args);
+    let life = start("tcplife");
     assert!(attach_line(&life).contains("first in a chain"));
     check_pair(&connect, &life);
     connect.stop();
@@ -160,14 +177,13 @@ fn a_tool_that_joined_traces_on_after_the_first_leaves() {
 fn a_killed_tools_place_is_emptied() {
     require_root();
     let _g = serial();
-    let args = ["--json", "--comm", "tcp-shared"];
-    let life = Tracer::ours("tcplife", &args);
-    let connect = Tracer::ours("tcpconnect", &args);
+    let life = start("tcplife");
+    let connect = start("tcpconnect");
     // SIGKILL: the first tool empties the place of a tool it lost.
     assert_loaded("tcpconnect_stat");
     drop(connect);
-    wait_unloaded(&["tcpconnect_stat"]);
-    let connect = Tracer::ours("tcpconnect", &args);
+    wait_loaded("tcpconnect_stat", 0);
+    let connect = start("tcpconnect");
     assert!(
         attach_line(&connect).contains("in place 1 of"),
         "the place was handed back"
@@ -176,24 +192,10 @@ fn a_killed_tools_place_is_emptied() {
     // The first tool killed: the tool that joined empties its place.
     assert_loaded("tcplife_state_b");
     drop(life);
-    wait_unloaded(&["tcplife_state_b"]);
-    let life = Tracer::ours("tcplife", &args);
+    wait_loaded("tcplife_state_b", 0);
+    let life = start("tcplife");
     check_pair(&connect, &life);
-    assert!(connect.stop().status.success());
-    assert!(life.stop().status.success());
-}
-
-/// Waits until exactly `n` programs named `name` are loaded.
-fn wait_loaded(name: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while bpf_program_ids(&[name]).len() != n {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {name} loaded, not {n}, 10 s on",
-            bpf_program_ids(&[name]).len()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    stop_ok([connect, life]);
 }
 
 /// After the first tool has gone, no one serves the chain: a tool of it
@@ -203,16 +205,15 @@ fn wait_loaded(name: &str, n: usize) {
 fn a_tool_killed_after_the_first_left_has_its_place_emptied() {
     require_root();
     let _g = serial();
-    let args = ["--json", "--comm", "tcp-shared"];
-    let first = Tracer::ours("tcplife", &args);
-    let killed = Tracer::ours("tcpconnect", &args);
-    let life = Tracer::ours("tcplife", &args);
-    let connect = Tracer::ours("tcpconnect", &args);
+    let first = start("tcplife");
+    let killed = start("tcpconnect");
+    let life = start("tcplife");
+    let connect = start("tcpconnect");
     for (t, place) in [(&killed, 1), (&life, 2), (&connect, 3)] {
         let line = attach_line(t);
         assert!(line.contains(&format!("in place {place} of")), "{line}");
     }
-    assert!(first.stop().status.success());
+    stop_ok([first]);
     wait_loaded("tcplife_state_b", 1);
     // SIGKILL: it cannot empty its place itself.
     wait_loaded("tcpconnect_stat", 2);
@@ -226,8 +227,7 @@ fn a_tool_killed_after_the_first_left_has_its_place_emptied() {
     // Time for more looks by both tools left: neither empties the other's.
     thread::sleep(Duration::from_secs(3));
     check_pair(&connect, &life);
-    assert!(connect.stop().status.success());
-    assert!(life.stop().status.success());
+    stop_ok([connect, life]);
 }
 
 /// A tool in a pid namespace of its own (a container sharing the host's
@@ -238,47 +238,46 @@ fn a_tool_killed_after_the_first_left_has_its_place_emptied() {
 fn tools_in_other_pid_namespaces_keep_their_places() {
     require_root();
     let _g = serial();
-    let args = ["--json", "--comm", "tcp-shared"];
-    let first = Tracer::ours("tcplife", &args);
+    let first = start("tcplife");
     let connect = bin("tcpconnect").display().to_string();
     let contained = Tracer::spawn(
         "unshare",
         &[
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "--kill-child=SIGINT",
-            &connect,
-            "--verbose",
-            "--json",
-            "--comm",
-            "tcp-shared",
-        ],
+            &[
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--kill-child=SIGINT",
+                &connect,
+                "--verbose",
+            ][..],
+            &ARGS,
+        ]
+        .concat(),
     );
     contained.wait_ready();
-    let life = Tracer::ours("tcplife", &args);
+    let life = start("tcplife");
     assert!(attach_line(&contained).contains("in place 1 of"));
     assert!(attach_line(&life).contains("in place 2 of"));
-    assert!(first.stop().status.success());
+    stop_ok([first]);
     wait_loaded("tcplife_state_b", 1);
     // Time for more looks by both tools left.
     thread::sleep(Duration::from_secs(3));
     assert_eq!(bpf_program_ids(&["tcpconnect_stat"]).len(), 1);
     assert_eq!(bpf_program_ids(&["tcplife_state_b"]).len(), 1);
     check_pair(&contained, &life);
-    assert!(life.stop().status.success());
+    stop_ok([life]);
 }
 
 #[test]
 fn a_tool_whose_programs_cannot_be_chained_runs_beside_the_chain() {
     require_root();
     let _g = serial();
-    let args = ["--json", "--comm", "tcp-shared"];
-    let life = Tracer::ours("tcplife", &args);
+    let life = start("tcplife");
     // As on a kernel that refuses every chained program.
     let skip = "tcpconnect_state_btf,tcpconnect_state_raw,tcpconnect_state_btf_h,\
                 tcpconnect_state_raw_h";
-    let connect = Tracer::ours_env("tcpconnect", &args, &[("EBPFTOP_SKIP_ATTACH", skip)]);
+    let connect = Tracer::ours_env("tcpconnect", &ARGS, &[("EBPFTOP_SKIP_ATTACH", skip)]);
     let line = attach_line(&connect);
     assert!(
         line.contains("(program tcpconnect_state_btf_alone)"),
@@ -287,6 +286,5 @@ fn a_tool_whose_programs_cannot_be_chained_runs_beside_the_chain() {
     assert!(!line.contains("chain"), "{line}");
     assert!(attach_line(&life).contains("first in a chain"));
     check_pair(&connect, &life);
-    assert!(connect.stop().status.success());
-    assert!(life.stop().status.success());
+    stop_ok([connect, life]);
 }

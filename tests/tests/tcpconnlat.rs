@@ -2,12 +2,17 @@
 //! connect, with its latency; failed connects and fast ones under -m
 //! are not shown.
 
-use std::{net::TcpListener, time::Duration};
+use std::{
+    net::TcpListener,
+    time::{Duration, Instant},
+};
 
 use ebpftop_tests::{NetNs, Tracer, Workload, require_root, serial};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
+/// The slow connect's port, in the test's own network namespace.
+const PORT: &str = "5003";
 
 #[test]
 fn reports_latency_of_completed_connects_above_the_threshold() {
@@ -58,23 +63,18 @@ fn reports_a_connect_slower_than_the_threshold() {
     require_root();
     let _g = serial();
     let ns = NetNs::new("tcpconnlat");
-    let server = Workload::start_in_netns(&ns, &["tcp-serve", "127.0.0.1", "5003"]);
-    ns.wait_listening("5003");
-    let drop_syn = [
-        "INPUT", "-i", "lo", "-p", "tcp", "--syn", "--dport", "5003", "-j", "DROP",
-    ];
-    let rule = |op: &str| {
-        let mut args = vec![op];
-        args.extend(drop_syn);
-        ns.run("iptables", &args, true);
+    let server = Workload::start_in_netns(&ns, &["tcp-serve", "127.0.0.1", PORT]);
+    ns.wait_listening(PORT);
+    let rule = |op| {
+        let drop_syn = [
+            "INPUT", "-i", "lo", "-p", "tcp", "--syn", "--dport", PORT, "-j", "DROP",
+        ];
+        ns.run("iptables", &[&[op][..], &drop_syn].concat(), true);
     };
     rule("-A");
-    let comm = ["--comm", "tcpcl-slow"];
-    let slow = Workload::start_in_netns(
-        &ns,
-        &[&["connect", "127.0.0.1", "5003"][..], &comm].concat(),
-    );
-    let fast = Workload::start(&[&["tcp-pair", "127.0.0.1", "0", "0"][..], &comm].concat());
+    let slow =
+        Workload::start_in_netns(&ns, &["connect", "127.0.0.1", PORT, "--comm", "tcpcl-slow"]);
+    let fast = Workload::start(&["tcp-pair", "127.0.0.1", "0", "0", "--comm", "tcpcl-slow"]);
     let ours = Tracer::ours("tcpconnlat", &["--json", "-m", "500", "-c", "tcpcl-slow"]);
     let fast_report = fast.go();
     let served = std::thread::spawn(move || server.go());
@@ -84,7 +84,7 @@ fn reports_a_connect_slower_than_the_threshold() {
     let report = connecting.join().expect("the slow connect");
     assert_eq!(report["errno"], 0, "{report}");
     served.join().expect("the server");
-    ours.wait_stdout(|l| l.contains("\"dport\":5003"), WAIT)
+    ours.wait_stdout(|l| l.contains(&format!("\"dport\":{PORT}")), WAIT)
         .expect("the slow connect");
     std::thread::sleep(Duration::from_millis(300));
     let fin = ours.stop();
@@ -104,24 +104,18 @@ fn reports_a_connect_slower_than_the_threshold() {
 
 /// Waits until the rule dropping SYNs in `ns` has dropped one.
 fn wait_dropped(ns: &NetNs) {
-    let deadline = std::time::Instant::now() + WAIT;
+    let deadline = Instant::now() + WAIT;
+    let rule = format!("dpt:{PORT}");
     loop {
-        let out = std::process::Command::new("ip")
-            .args(["netns", "exec", &ns.0, "iptables", "-nvxL", "INPUT"])
-            .output()
-            .expect("iptables");
-        let listing = String::from_utf8_lossy(&out.stdout);
+        let listing = ns.output("iptables", &["-nvxL", "INPUT"]);
         let dropped = listing
             .lines()
-            .filter(|l| l.contains("DROP") && l.contains("dpt:5003"))
+            .filter(|l| l.contains("DROP") && l.contains(&rule))
             .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok());
         if dropped.is_some_and(|n| n > 0) {
             return;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no SYN dropped: {listing}"
-        );
+        assert!(Instant::now() < deadline, "no SYN dropped: {listing}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -197,8 +197,12 @@ pub fn attach_hooks(
                     Some(Place::Joined(j)) if j.kind != c.at.kind() => continue,
                     _ => join(ebpf, c, place),
                 }
-            } else {
+            } else if matches!(place, Some(Place::First(claim)) if claim.kind() == c.at.kind()) {
                 attach_first(ebpf, hook, c, place)
+            } else {
+                // No chain to serve (not root, or the address could not be
+                // had): a starter would only cost a call per event.
+                attach_one(ebpf, c).map(|link| (link, None, None))
             };
             match attached {
                 Ok((link, sharing, starter)) => {
@@ -309,7 +313,7 @@ fn join(ebpf: &mut Ebpf, c: &Candidate, place: &mut Option<Place>) -> Result<Sha
 }
 
 /// Attaches the object's starter for `c`'s kind, with `c`'s program first
-/// in the chain, served to later tools if `place` holds the claim for
+/// in the chain, served to later tools with the claim `place` holds for
 /// that kind; the candidate alone where the starter cannot be had.
 fn attach_first(
     ebpf: &mut Ebpf,
@@ -328,7 +332,6 @@ fn attach_first(
             at: c.at,
         };
         let starter = load_only(ebpf, &s)?;
-        let before = program_skipped(starter.as_fd()).map_err(|e| e.to_string())?;
         let chain = hub::chain_of(ebpf, kind)
             .ok_or("object has no chain")?
             .try_clone_to_owned()
@@ -337,13 +340,9 @@ fn attach_first(
             AttachPoint::RawTracepoint { name } => Some(name),
             _ => None,
         };
-        // The claim serves only a chain of its kind.
         let claim = match place.take() {
-            Some(Place::First(claim)) if claim.kind() == kind => Some(claim),
-            other => {
-                *place = other;
-                None
-            }
+            Some(Place::First(claim)) => Some(claim),
+            _ => None,
         };
         let host = Host::start(
             hook.name,
@@ -354,10 +353,13 @@ fn attach_first(
             program.as_fd(),
         )
         .map_err(|e| e.to_string())?;
-        Ok::<_, String>((host, starter, before))
+        Ok::<_, String>((host, starter))
     })();
     match hosted {
-        Ok((host, starter, before)) => {
+        // The starter was loaded just now and has never run: no run of it
+        // was skipped before ours.
+        Ok((host, starter)) => {
+            let before = 0;
             let sharing = if host.serving() {
                 "first in a chain that our tools started later join"
             } else {

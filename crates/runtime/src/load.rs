@@ -190,21 +190,18 @@ impl ToolObject {
                     PerCpuArray::try_from(m).map_err(|e| Error::Map(format!("LOST: {e}")))?,
                 );
                 for report in &mut attached {
-                    let Some(program) = report.chosen.map(|c| c.program) else {
+                    let Some(c) = report.chosen else {
                         continue;
                     };
+                    let program = c.program;
                     // A shared hook's runs are its starter's.
-                    let via = report
-                        .starter
-                        .as_ref()
-                        .and_then(|_| crate::hub::starter_program(report.chosen?.at.kind()));
-                    let (fd, before) = match report.starter.take() {
-                        Some(starter) => starter,
+                    let (via, fd, before) = match report.starter.take() {
+                        Some((fd, before)) => (hub::starter_program(c.at.kind()), fd, before),
                         None => ebpf
                             .program(program)
                             .and_then(|p| p.fd().ok())
                             .and_then(|fd| fd.as_fd().try_clone_to_owned().ok())
-                            .map(|fd| (fd, 0))
+                            .map(|fd| (None, fd, 0))
                             .ok_or_else(|| {
                                 Error::Load(format!("{}: no fd for {program}", self.tool))
                             })?,
@@ -314,20 +311,16 @@ fn loader_without_kernel_btf() -> EbpfLoader<'static> {
 }
 
 fn hide_kernel_btf_on_this_thread() -> bool {
-    let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
-    let (btf, null) = (c("/sys/kernel/btf/vmlinux"), c("/dev/null"));
-    // SAFETY: mount with valid NUL-terminated paths, after the private
-    // propagation, so the bind mount cannot leak to the host.
+    // The bind mount after the private propagation: it cannot leak to
+    // the host.
     crate::sys::private_mounts_on_this_thread().is_ok()
-        && unsafe {
-            libc::mount(
-                null.as_ptr(),
-                btf.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND,
-                std::ptr::null(),
-            ) == 0
-        }
+        && crate::sys::mount(
+            Some(c"/dev/null"),
+            c"/sys/kernel/btf/vmlinux",
+            None,
+            libc::MS_BIND,
+        )
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! System calls the runtime makes itself, where aya has no call for them.
 
-use std::{io, mem::size_of};
+use std::{ffi::CStr, io, mem::size_of};
 
 /// One bpf() command on `attr`, a prefix of `union bpf_attr`.
 pub(crate) fn bpf<T>(cmd: libc::c_long, attr: &T) -> io::Result<libc::c_long> {
@@ -18,18 +18,32 @@ pub(crate) fn bpf<T>(cmd: libc::c_long, attr: &T) -> io::Result<libc::c_long> {
 /// propagation: what it mounts next reaches neither the host nor the
 /// process's other threads, and goes with the thread.
 pub(crate) fn private_mounts_on_this_thread() -> io::Result<()> {
-    // SAFETY: unshare/mount with a valid NUL-terminated path.
-    let ok = unsafe {
-        libc::unshare(libc::CLONE_NEWNS) == 0
-            && libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) == 0
+    // SAFETY: no pointers; affects this thread only.
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE)
+}
+
+/// mount(2) without data: `source` on `target`, of type `fstype`.
+pub(crate) fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+) -> io::Result<()> {
+    let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: NUL-terminated strings or null, as mount(2) takes them.
+    let rc = unsafe {
+        libc::mount(
+            ptr(source),
+            target.as_ptr(),
+            ptr(fstype),
+            flags,
+            std::ptr::null(),
+        )
     };
-    if ok {
+    if rc == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())

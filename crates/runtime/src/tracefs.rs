@@ -1,7 +1,6 @@
 //! tracefs: where it is, mounting it when absent, and tracepoint formats.
 
 use std::{
-    ffi::CString,
     fs,
     path::{Path, PathBuf},
     sync::OnceLock,
@@ -47,28 +46,20 @@ fn find_or_mount(
 }
 
 fn mount_tracefs() -> Result<(), String> {
-    let target = CString::new(TRACEFS).expect("no NUL");
-    let fstype = CString::new("tracefs").expect("no NUL");
-    // SAFETY: valid NUL-terminated strings; no data argument.
-    let rc = unsafe {
-        libc::mount(
-            fstype.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
+    // TRACEFS, as mount(2) takes it.
+    crate::sys::mount(
+        Some(c"tracefs"),
+        c"/sys/kernel/tracing",
+        Some(c"tracefs"),
+        0,
+    )
+    .map(|()| log::debug!("mounted tracefs at {TRACEFS}"))
+    .map_err(|e| {
+        format!(
+            "tracefs is not mounted and mounting it at {TRACEFS} failed: {e} \
+                 (as root: mount -t tracefs tracefs {TRACEFS})"
         )
-    };
-    if rc == 0 {
-        log::debug!("mounted tracefs at {TRACEFS}");
-        Ok(())
-    } else {
-        Err(format!(
-            "tracefs is not mounted and mounting it at {TRACEFS} failed: {} \
-             (as root: mount -t tracefs tracefs {TRACEFS})",
-            std::io::Error::last_os_error()
-        ))
-    }
+    })
 }
 
 /// Whether the kernel has tracepoint `category:name`.

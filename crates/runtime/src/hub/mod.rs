@@ -192,34 +192,15 @@ impl Joined {
     /// Asks the tool at the other end of `stream`, which serves a chain
     /// for `hook` of attach `kind`, for a place; `None` (said under
     /// `--verbose`) when it has none or gives no answer.
-    fn ask(hook: &str, kind: &'static str, mut stream: UnixStream) -> Option<Joined> {
+    fn ask(hook: &str, kind: &'static str, stream: UnixStream) -> Option<Joined> {
         // Anyone may bind an abstract address: a chain served by another
         // user could be one our programs are never called from.
         if !peer_is_root(&stream) {
             log::info!("{hook}: the {kind} chain is served by another user; attaching our own");
             return None;
         }
-        match Self::answer(&mut stream) {
-            Ok(Some((index, host_pid, [chain, link, starter, registry]))) => {
-                match Registry::from_fd(registry) {
-                    Ok(registry) => Some(Joined {
-                        kind,
-                        index,
-                        host_pid,
-                        chain,
-                        _link: link,
-                        starter,
-                        _stream: stream,
-                        registry,
-                    }),
-                    Err(e) => {
-                        log::info!(
-                            "{hook}: could not join the {kind} chain ({e}); attaching our own"
-                        );
-                        None
-                    }
-                }
-            }
+        match Self::answer(kind, stream) {
+            Ok(Some(joined)) => Some(joined),
             Ok(None) => {
                 log::info!("{hook}: the {kind} chain is full; attaching a program of our own");
                 None
@@ -231,7 +212,9 @@ impl Joined {
         }
     }
 
-    fn answer(stream: &mut UnixStream) -> io::Result<Option<(u32, u32, [OwnedFd; 4])>> {
+    /// The place the first tool gives, with what comes with it; `None` if
+    /// the chain is full.
+    fn answer(kind: &'static str, mut stream: UnixStream) -> io::Result<Option<Joined>> {
         stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         stream.write_all(b"j")?;
         let (bytes, fds) = recv_with_fds(stream.as_fd(), 4).map_err(|e| match e.kind() {
@@ -249,11 +232,21 @@ impl Joined {
         if !(1..SLOTS).contains(&index) {
             return Err(io::Error::other(format!("it gave place {index}")));
         }
-        let fds: [OwnedFd; 4] = fds
+        let [chain, link, starter, registry]: [OwnedFd; 4] = fds
             .try_into()
             .map_err(|_| io::Error::other("answer without the chain's descriptors"))?;
+        let registry = Registry::from_fd(registry)?;
         stream.set_read_timeout(None)?;
-        Ok(Some((index, host_pid, fds)))
+        Ok(Some(Joined {
+            kind,
+            index,
+            host_pid,
+            chain,
+            _link: link,
+            starter,
+            _stream: stream,
+            registry,
+        }))
     }
 
     /// The chain, to load this tool's object against.
@@ -297,9 +290,7 @@ impl Joined {
                 if ours.load(Ordering::Acquire) {
                     return;
                 }
-                if map_delete(chain.as_fd(), 0).is_ok() {
-                    registry.release(0);
-                }
+                empty(&chain, &registry, 0);
                 take_care(&chain, &registry, index, &ours);
             });
         Ok(Member {
@@ -321,12 +312,17 @@ fn take_care(chain: &OwnedFd, registry: &Registry, own: u32, leaving: &AtomicBoo
     while !leaving.load(Ordering::Acquire) {
         for (place, pid) in caretaker.abandoned(own, registry.unlocked()) {
             log::debug!("hub: emptying place {place}, whose tool (pid {pid}) has gone");
-            // Unmarked only once empty: a place with a program stays marked.
-            if map_delete(chain.as_fd(), place).is_ok() {
-                registry.release(place);
-            }
+            empty(chain, registry, place);
         }
         thread::sleep(CARE_INTERVAL);
+    }
+}
+
+/// Empties `place` of `chain`, then unmarks it in `registry`: only once
+/// empty, so that a place with a program in it is always marked.
+fn empty(chain: &OwnedFd, registry: &Registry, place: u32) {
+    if map_delete(chain.as_fd(), place).is_ok() {
+        registry.release(place);
     }
 }
 
@@ -368,8 +364,7 @@ impl Drop for Member {
         // Emptied before the connection closes, so the first tool cannot
         // have handed the place on yet; forgotten after, so that a place
         // with a program always has its holder recorded.
-        let _ = map_delete(self.joined.chain.as_fd(), self.joined.index);
-        self.joined.registry.release(self.joined.index);
+        empty(&self.joined.chain, &self.joined.registry, self.joined.index);
         self.leaving.store(true, Ordering::Release);
         let _ = self.joined._stream.shutdown(std::net::Shutdown::Both);
     }
@@ -468,9 +463,11 @@ impl Drop for Host {
         }
         // Tools that joined keep the starter attached: the chain goes on
         // without this tool's program.
-        let _ = map_delete(self.chain.as_fd(), 0);
-        if let Some(r) = &self.registry {
-            r.release(0);
+        match &self.registry {
+            Some(r) => empty(&self.chain, r, 0),
+            None => {
+                let _ = map_delete(self.chain.as_fd(), 0);
+            }
         }
     }
 }
@@ -543,8 +540,7 @@ fn member(mut stream: UnixStream, shared: &Shared) {
         // Nothing more comes: the read ends when the connection closes.
         wait_closed(&mut stream);
     }
-    let _ = map_delete(shared.chain.as_fd(), index as u32);
-    shared.registry.release(index as u32);
+    empty(&shared.chain, &shared.registry, index as u32);
     shared.taken.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
 }
 
@@ -597,31 +593,14 @@ pub fn with_pinned<T: Send>(
 /// Makes this thread's mounts private and mounts a bpffs over a directory
 /// that exists; its path.
 fn private_bpffs() -> io::Result<PathBuf> {
-    let check = |rc: libc::c_int| {
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    };
     crate::sys::private_mounts_on_this_thread()?;
     let dir = ["/sys/fs/bpf", "/tmp", "/run", "/mnt"]
         .into_iter()
         .map(PathBuf::from)
         .find(|d| d.is_dir())
         .ok_or_else(|| io::Error::other("no directory to mount a bpffs over"))?;
-    let c = c_path(&dir)?;
-    // SAFETY: mount with valid NUL-terminated strings, in this thread's
-    // private namespace.
-    unsafe {
-        check(libc::mount(
-            c"bpf".as_ptr(),
-            c.as_ptr(),
-            c"bpf".as_ptr(),
-            0,
-            std::ptr::null(),
-        ))?;
-    }
+    // In this thread's private namespace: no one else sees it.
+    crate::sys::mount(Some(c"bpf"), &c_path(&dir)?, Some(c"bpf"), 0)?;
     Ok(dir)
 }
 

@@ -50,9 +50,9 @@ impl Registry {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: as above.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-        File::from(fd.try_clone()?).set_len(u64::from(SLOTS) * ENTRY)?;
-        Registry::from_fd(fd)
+        let file = File::from(unsafe { OwnedFd::from_raw_fd(fd as i32) });
+        file.set_len(u64::from(SLOTS) * ENTRY)?;
+        Registry::from_fd(file.into())
     }
 
     /// The registry behind `fd`, as the first tool handed it out.
@@ -102,7 +102,7 @@ impl Registry {
         }
         (0..SLOTS)
             .filter_map(|place| {
-                let at = (u64::from(place) * ENTRY) as usize;
+                let at = offset(place) as usize;
                 let pid = u64::from_ne_bytes(all[at..][..8].try_into().expect("8 bytes"));
                 let test = self.lock(place, libc::F_OFD_GETLK, libc::F_WRLCK);
                 // F_UNLCK: a write lock could be taken, so no one holds one.
