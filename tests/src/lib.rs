@@ -579,17 +579,15 @@ impl LoopDevice {
         std::fs::File::create(&file)
             .and_then(|f| f.set_len(bytes))
             .unwrap_or_else(|e| panic!("creating {}: {e}", file.display()));
-        let out = Command::new("losetup")
-            .args(["--find", "--show", "--direct-io=on"])
-            .arg(&file)
-            .output()
-            .unwrap_or_else(|e| panic!("losetup: {e} (util-linux)"));
-        assert!(
-            out.status.success(),
-            "losetup: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let file = file.display().to_string();
+        let args = ["--find", "--show", "--direct-io=on", file.as_str()];
+        let out = check(
+            "losetup",
+            &args,
+            "the host",
+            Command::new("losetup").args(args),
         );
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let path = out.trim().to_string();
         let name = path.trim_start_matches("/dev/").to_string();
         assert!(name.starts_with("loop"), "losetup printed {path:?}");
         // Whatever probes a new disk (udev, blkid) does so now, not while
